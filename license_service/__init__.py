@@ -1,0 +1,1 @@
+"""elicense issuing service: registration intake, the registry, license issuance."""

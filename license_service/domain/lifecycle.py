@@ -1,0 +1,65 @@
+"""Registration kinds and the state machine of entities and license versions.
+
+设立 establishment creates an entity and version 1; 变更 change issues version N+1 and supersedes N;
+吊销 revocation (enforcement) ends the license's force while the entity still exists (吊销，未注销);
+注销 cancellation deregisters the entity. Both end the current license at once; history stays.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from .errors import DomainError
+
+__all__ = ["EntityStatus", "LicenseStatus", "RegistrationKind", "TransitionRefused", "check_transition"]
+
+
+class RegistrationKind(enum.StrEnum):
+    ESTABLISHMENT = "establishment"  # 设立
+    CHANGE = "change"  # 变更
+    CANCELLATION = "cancellation"  # 注销
+    REVOCATION = "revocation"  # 吊销
+
+
+class EntityStatus(enum.StrEnum):
+    ACTIVE = "active"  # 存续
+    REVOKED = "revoked"  # 吊销，未注销
+    CANCELLED = "cancelled"  # 注销
+
+
+class LicenseStatus(enum.StrEnum):
+    CURRENT = "current"
+    SUPERSEDED = "superseded"
+    REVOKED = "revoked"
+    CANCELLED = "cancelled"
+
+
+class TransitionRefused(DomainError):
+    """The registry's state does not allow this registration (answered 409)."""
+
+    code = "transition_refused"
+
+
+def check_transition(kind: RegistrationKind, status: EntityStatus | None) -> EntityStatus:
+    """The entity's status after ``kind`` is applied to an entity in ``status`` (None: unknown USCC).
+
+    Raises :class:`TransitionRefused` with a stable code when the transition is not allowed.
+    """
+    if kind is RegistrationKind.ESTABLISHMENT:
+        if status is not None:
+            raise TransitionRefused("an entity with this USCC is already registered", code="entity.exists")
+        return EntityStatus.ACTIVE
+    if status is None:
+        raise TransitionRefused("no entity is registered with this USCC", code="entity.unknown")
+    if status is EntityStatus.CANCELLED:
+        raise TransitionRefused("the entity is cancelled (注销); nothing more can be registered",
+                                code="entity.cancelled")
+    if kind is RegistrationKind.CHANGE:
+        if status is EntityStatus.REVOKED:
+            raise TransitionRefused("a revoked entity (吊销) cannot register changes", code="entity.revoked")
+        return EntityStatus.ACTIVE
+    if kind is RegistrationKind.REVOCATION:
+        if status is EntityStatus.REVOKED:
+            raise TransitionRefused("the entity is already revoked (吊销)", code="entity.revoked")
+        return EntityStatus.REVOKED
+    return EntityStatus.CANCELLED

@@ -1,0 +1,1 @@
+"""License documents: fonts, QR code, seal and page layout (reportlab)."""

@@ -1,0 +1,136 @@
+"""CJK fonts for license documents, with per-character fallback.
+
+reportlab embeds subset TrueType fonts fast but cannot load CFF (OpenType/PS) fonts, so the chain is
+TrueType: WenQuanYi Micro Hei for the common hanzi, then HanaMin A (BMP incl. CJK Ext-A) and
+HanaMin B (plane 2: Ext-B and beyond, e.g. 𠮷 U+20BB7). Every character is checked against the
+fonts' cmaps before rendering: a character no font can draw is refused, never printed as a blank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.pdfbase import pdfmetrics, ttfonts
+
+from ..domain.errors import FieldError
+
+__all__ = ["DEFAULT_FONT_FILES", "FontSet", "UnrenderableText"]
+
+#: (path, face index in a collection); Debian packages fonts-wqy-microhei and fonts-hanazono.
+DEFAULT_FONT_FILES: tuple[tuple[str, int], ...] = (
+    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", 0),
+    ("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf", 0),
+    ("/usr/share/fonts/truetype/hanazono/HanaMinB.ttf", 0),
+)
+
+
+def _utf16_cmap(fontname: str, subset: Sequence[int]) -> str:
+    """ToUnicode CMap (ISO 32000-1 s.9.10.3) with destination strings in UTF-16BE.
+
+    reportlab's own writes ``<%04X>``, which turns a plane-2 code point such as U+20BB7 into five hex
+    digits that readers misparse (pdftotext reads U+20BB); here such code points become surrogate
+    pairs, as the standard requires.
+    """
+    lines = [
+        "/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
+        "/CIDSystemInfo", "<< /Registry (%s)" % fontname, "/Ordering (%s)" % fontname,
+        "/Supplement 0", ">> def", "/CMapName /%s def" % fontname, "/CMapType 2 def",
+        "1 begincodespacerange", "<00> <%02X>" % (len(subset) - 1), "endcodespacerange",
+        "%d beginbfchar" % len(subset),
+    ]
+    lines += ["<%02X> <%s>" % (i, chr(v).encode("utf-16-be").hex().upper()) for i, v in enumerate(subset)]
+    lines += ["endbfchar", "endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
+    return "\n".join(lines)
+
+
+ttfonts.makeToUnicodeCMap = _utf16_cmap  # see _utf16_cmap; guarded by the U+20BB7 extraction test
+
+
+class UnrenderableText(FieldError):
+    """A field holds characters that no configured font can draw."""
+
+    def __init__(self, field: str, chars: str) -> None:
+        listed = ", ".join(f"{c} (U+{ord(c):04X})" for c in chars)
+        super().__init__(field, "text.unrenderable", f"no embedded font can draw {listed}")
+
+
+@dataclass(frozen=True)
+class _Face:
+    name: str
+    cmap: frozenset[int]
+
+
+class FontSet:
+    """An ordered chain of TrueType faces registered with reportlab (loaded once per process)."""
+
+    def __init__(self, files: Sequence[tuple[str, int]] = DEFAULT_FONT_FILES) -> None:
+        faces = []
+        for i, (path, index) in enumerate(files):
+            name = f"ELicenseF{i}-{Path(path).stem}"
+            try:
+                font = pdfmetrics.getFont(name)
+            except KeyError:
+                if not Path(path).exists():
+                    raise FileNotFoundError(
+                        f"font {path} is missing: install Debian's fonts-wqy-microhei and fonts-hanazono"
+                    ) from None
+                font = ttfonts.TTFont(name, path, subfontIndex=index)
+                pdfmetrics.registerFont(font)
+            faces.append(_Face(name, frozenset(font.face.charToGlyph)))
+        self._faces = tuple(faces)
+        self._cache: dict[str, str | None] = {}
+
+    @property
+    def primary(self) -> str:
+        return self._faces[0].name
+
+    def face_for(self, ch: str) -> str | None:
+        """The first face that has a glyph for ``ch`` (whitespace: the primary face)."""
+        try:
+            return self._cache[ch]
+        except KeyError:
+            pass
+        cp = ord(ch)
+        found = self.primary if ch.isspace() else next((f.name for f in self._faces if cp in f.cmap), None)
+        self._cache[ch] = found
+        return found
+
+    def missing(self, text: str) -> str:
+        """The distinct characters of ``text`` that no face can draw, in order of appearance."""
+        return "".join(dict.fromkeys(c for c in text if self.face_for(c) is None))
+
+    def runs(self, text: str) -> list[tuple[str, str]]:
+        """Split ``text`` into (face, substring) runs. Characters without a face must have been
+        refused by :meth:`missing` first; they raise ``KeyError`` here."""
+        out: list[tuple[str, str]] = []
+        for ch in text:
+            face = self.face_for(ch)
+            if face is None:
+                raise KeyError(ch)
+            if out and out[-1][0] == face:
+                out[-1] = (face, out[-1][1] + ch)
+            else:
+                out.append((face, ch))
+        return out
+
+    def markup(self, text: str) -> str:
+        """reportlab paragraph markup with a ``<font>`` tag wherever a fallback face is needed."""
+        return "".join(
+            escape(s) if face == self.primary else f'<font name="{face}">{escape(s)}</font>'
+            for face, s in self.runs(text)
+        )
+
+    def width(self, text: str, size: float) -> float:
+        return sum(pdfmetrics.stringWidth(s, face, size) for face, s in self.runs(text))
+
+    def draw(self, canvas: object, x: float, y: float, text: str, size: float) -> float:
+        """Draw a single line at (x, y) switching faces per run; returns the width drawn."""
+        start = x
+        for face, s in self.runs(text):
+            canvas.setFont(face, size)  # type: ignore[attr-defined]
+            canvas.drawString(x, y, s)  # type: ignore[attr-defined]
+            x += pdfmetrics.stringWidth(s, face, size)
+        return x - start

@@ -1,0 +1,128 @@
+"""The development PKI, declared as data and generated into a keys directory on first run.
+
+root CA -> issuing CA -> document signer (PAdES), and a TSA certificate under the issuing CA for the
+development RFC 3161 timestamper. All ECDSA P-256. The declaration below is the only place that
+says what the dev chain looks like; tests and ``elicense keys init`` both build from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+__all__ = ["DEV_PKI", "CertSpec", "ensure_dev_pki"]
+
+DEV_MARK = "elicense development PKI - not for production"
+
+
+@dataclass(frozen=True)
+class CertSpec:
+    """One certificate of the declared PKI. ``issuer`` names another spec (None: self-signed)."""
+
+    name: str
+    common_name: str
+    issuer: str | None
+    years: int
+    ca: bool = False
+    path_length: int | None = None
+    timestamping: bool = False
+
+
+DEV_PKI: tuple[CertSpec, ...] = (
+    CertSpec("root-ca", "elicense Dev Root CA", None, 30, ca=True, path_length=1),
+    CertSpec("issuing-ca", "elicense Dev Issuing CA", "root-ca", 20, ca=True, path_length=0),
+    CertSpec("document-signer", "elicense Dev Document Signer", "issuing-ca", 10),
+    CertSpec("tsa", "elicense Dev Time Stamping Authority", "issuing-ca", 10, timestamping=True),
+)
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "elicense"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, DEV_MARK),
+        x509.NameAttribute(NameOID.COMMON_NAME, cn),
+    ])
+
+
+def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    """PKCS#8 PEM, created with mode 0600 so no other user ever reads it."""
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+
+
+def _build(spec: CertSpec, key: ec.EllipticCurvePrivateKey, issuer_cert: x509.Certificate | None,
+           issuer_key: ec.EllipticCurvePrivateKey | None, now: dt.datetime) -> x509.Certificate:
+    subject = _name(spec.common_name)
+    pub = key.public_key()
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_cert.subject if issuer_cert else subject)
+        .public_key(pub)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365 * spec.years))
+        .add_extension(x509.BasicConstraints(ca=spec.ca, path_length=spec.path_length), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
+    )
+    if issuer_cert is not None:
+        b = b.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key()),  # type: ignore[arg-type]
+            critical=False,
+        )
+    if spec.ca:
+        usage = dict(key_cert_sign=True, crl_sign=True, digital_signature=False, content_commitment=False)
+    else:
+        usage = dict(key_cert_sign=False, crl_sign=False, digital_signature=True,
+                     content_commitment=not spec.timestamping)
+    b = b.add_extension(
+        x509.KeyUsage(key_encipherment=False, data_encipherment=False, key_agreement=False,
+                      encipher_only=False, decipher_only=False, **usage),
+        critical=True,
+    )
+    if spec.timestamping:  # RFC 3161 s.2.3: the TSA certificate's only EKU, marked critical
+        b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+    return b.sign(issuer_key or key, hashes.SHA256())
+
+
+def ensure_dev_pki(directory: Path, specs: Iterable[CertSpec] = DEV_PKI,
+                   now: dt.datetime | None = None) -> list[str]:
+    """Create every certificate of ``specs`` that is missing in ``directory`` (``NAME.pem`` and
+    ``NAME.key``); returns the names created. Idempotent: existing pairs are kept. A certificate
+    whose issuer is re-created is re-created too, so the chain always holds.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    directory.mkdir(parents=True, exist_ok=True)
+    certs: dict[str, x509.Certificate] = {}
+    keys: dict[str, ec.EllipticCurvePrivateKey] = {}
+    created: list[str] = []
+    for spec in specs:
+        cert_path, key_path = directory / f"{spec.name}.pem", directory / f"{spec.name}.key"
+        if cert_path.exists() and key_path.exists() and (spec.issuer is None or spec.issuer not in created):
+            certs[spec.name] = x509.load_pem_x509_certificate(cert_path.read_bytes())
+            k = serialization.load_pem_private_key(key_path.read_bytes(), None)
+            assert isinstance(k, ec.EllipticCurvePrivateKey)
+            keys[spec.name] = k
+            continue
+        for p in (cert_path, key_path):
+            p.unlink(missing_ok=True)
+        key = ec.generate_private_key(ec.SECP256R1())
+        issuer = spec.issuer
+        cert = _build(spec, key, certs[issuer] if issuer else None, keys[issuer] if issuer else None, now)
+        write_private_key(key_path, key)
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        certs[spec.name], keys[spec.name] = cert, key
+        created.append(spec.name)
+    return created

@@ -1,0 +1,174 @@
+"""The one wrapper around JOSE (python-jose): compact JWS, ES256 only.
+
+Rules (DESIGN.md, RFC 8725): the ``alg`` allow-list (ES256) and the ``kid`` allow-list are checked on
+the raw header before any key is touched or the payload decoded; keys are handed to the library as
+JWK dicts or PEM text, never raw DER; tokens over :data:`MAX_TOKEN_LENGTH` are refused unread.
+Failures raise one :class:`InvalidToken` whose ``reason`` is a stable code for reports; callers that
+face the public must not branch on it in a way that makes them an oracle.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jose import jws
+from jose.exceptions import JOSEError
+
+from .canonical import canonical_json
+from .errors import SigningPackageError
+
+__all__ = [
+    "ALGORITHM",
+    "MAX_TOKEN_LENGTH",
+    "InvalidToken",
+    "Keyring",
+    "TokenSigningKey",
+    "jwk_thumbprint",
+    "sign_claims",
+    "verify_claims",
+]
+
+ALGORITHM = "ES256"
+MAX_TOKEN_LENGTH = 2048
+
+
+class InvalidToken(SigningPackageError):
+    """The token is not one we issued, or not intact. ``reason`` is a stable code."""
+
+    code = "token.invalid"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("invalid token", code="token.invalid")
+        self.reason = reason
+
+
+def _b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _b64u_decode(text: str) -> bytes:
+    if not text or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwk_thumbprint(jwk: Mapping[str, str]) -> str:
+    """RFC 7638 s.3: SHA-256 over the required members in lexicographic order, base64url."""
+    required = {"EC": ("crv", "kty", "x", "y"), "OKP": ("crv", "kty", "x")}[jwk["kty"]]
+    members = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
+    return _b64u(hashlib.sha256(members.encode()).digest())
+
+
+def _public_jwk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
+    nums = key.public_numbers()
+    jwk = {"kty": "EC", "crv": "P-256", "x": _b64u(nums.x.to_bytes(32, "big")),
+           "y": _b64u(nums.y.to_bytes(32, "big"))}
+    return {**jwk, "kid": jwk_thumbprint(jwk), "alg": ALGORITHM, "use": "sig"}
+
+
+@dataclass(frozen=True)
+class TokenSigningKey:
+    """A private ES256 key, held as PEM text, with its RFC 7638 ``kid``."""
+
+    private_pem: str = field(repr=False)
+    public_jwk: dict[str, str]
+
+    @property
+    def kid(self) -> str:
+        return self.public_jwk["kid"]
+
+    @classmethod
+    def from_pem(cls, pem: str) -> TokenSigningKey:
+        key = serialization.load_pem_private_key(pem.encode(), None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+            raise SigningPackageError("token keys are ECDSA P-256", code="keys.wrong_type")
+        return cls(pem, _public_jwk(key.public_key()))
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The public keys a verifier accepts, by ``kid`` (current and retired ones alike)."""
+
+    keys: Mapping[str, Mapping[str, str]]
+
+    @classmethod
+    def from_jwks(cls, jwks: Mapping[str, Any]) -> Keyring:
+        keys: dict[str, dict[str, str]] = {}
+        for jwk in jwks.get("keys", ()):
+            if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or jwk.get("alg", ALGORITHM) != ALGORITHM:
+                continue
+            public = {k: jwk[k] for k in ("kty", "crv", "x", "y")}
+            if jwk.get("kid") != jwk_thumbprint(public):
+                raise SigningPackageError("a JWKS key's kid is not its RFC 7638 thumbprint", code="keys.bad_kid")
+            keys[jwk["kid"]] = public
+        return cls(keys)
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        return {"keys": [{**jwk, "kid": kid, "alg": ALGORITHM, "use": "sig"} for kid, jwk in self.keys.items()]}
+
+
+def sign_claims(claims: Mapping[str, Any], key: TokenSigningKey) -> str:
+    """Compact JWS over the canonical JSON of ``claims`` (UTF-8, unescaped: smaller QR codes)."""
+    token: str = jws.sign(canonical_json(dict(claims)), key.private_pem, headers={"kid": key.kid},
+                          algorithm=ALGORITHM)
+    return token
+
+
+def _header(token: str) -> dict[str, Any]:
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken("token.oversized")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise InvalidToken("token.malformed")
+    try:
+        header = json.loads(_b64u_decode(parts[0]))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidToken("token.malformed") from None
+    if not isinstance(header, dict):
+        raise InvalidToken("token.malformed")
+    return header
+
+
+def verify_claims(token: str, keyring: Keyring, *, at: datetime | None = None) -> dict[str, Any]:
+    """Verify ``token`` against ``keyring`` and return its claims.
+
+    Checks, in order: length, shape, ``alg`` == ES256, ``kid`` known, no ``crit`` header, the
+    signature, a JSON-object payload, and when ``at`` is given the ``nbf``/``exp`` claims if present
+    (RFC 7519 s.4.1.4-5). Raises :class:`InvalidToken` with ``reason`` one of ``token.oversized``,
+    ``token.malformed``, ``token.alg``, ``token.unknown_kid``, ``token.signature``, ``token.expired``,
+    ``token.not_yet_valid``.
+    """
+    header = _header(token)
+    if header.get("alg") != ALGORITHM:
+        raise InvalidToken("token.alg")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or kid not in keyring.keys:
+        raise InvalidToken("token.unknown_kid")
+    if "crit" in header or "jku" in header or "jwk" in header or "x5u" in header:
+        raise InvalidToken("token.malformed")
+    try:
+        payload = jws.verify(token, dict(keyring.keys[kid]), algorithms=[ALGORITHM])
+    except (JOSEError, ValueError, TypeError):
+        raise InvalidToken("token.signature") from None
+    try:
+        claims = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidToken("token.malformed") from None
+    if not isinstance(claims, dict):
+        raise InvalidToken("token.malformed")
+    if at is not None:
+        now = int(at.timestamp())
+        if isinstance(claims.get("exp"), int) and now >= claims["exp"]:
+            raise InvalidToken("token.expired")
+        if isinstance(claims.get("nbf"), int) and now < claims["nbf"]:
+            raise InvalidToken("token.not_yet_valid")
+    return claims
