@@ -1,0 +1,47 @@
+"""FastAPI dependencies: the service graph, the authenticated client, scope checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ..auth import Principal, verify_access_token
+from ..errors import AuthError
+from ..services import Services
+
+__all__ = ["CurrentClient", "ServicesDep", "now", "require_scope"]
+
+
+def _services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+def now() -> datetime:
+    """The API's clock: every service function takes ``at``; this is where "now" comes from."""
+    return datetime.now(UTC)
+
+
+def _principal(request: Request, services: ServicesDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise AuthError("send Authorization: Bearer <access token> (POST /oauth/token)", code="auth.missing")
+    return verify_access_token(token.strip(), services.keys.access_keyring(), at=now())
+
+
+CurrentClient = Annotated[Principal, Depends(_principal)]
+
+
+def require_scope(scope: str) -> Callable[[Principal], Principal]:
+    def check(principal: CurrentClient) -> Principal:
+        principal.require(scope)
+        return principal
+
+    return check

@@ -1,0 +1,121 @@
+"""v1 routes of the issuing service (DESIGN.md "The v1 contract")."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import select
+
+from ..auth import Principal, issue_access_token
+from ..db.models import LicenseDocument, LicenseVersion, MarketEntity
+from ..domain.errors import FieldError, InvalidInput
+from ..domain.uscc import Uscc, UsccError
+from ..errors import AuthError, NotFound
+from ..intake import parse_registration
+from ..views import entity_view, license_view
+from .deps import ServicesDep, now, require_scope
+from .schemas import EntityOut, IssuedOut, LicenseOut, Problem, RegistrationIn, StatusChangeOut, TokenOut
+
+__all__ = ["router"]
+
+router = APIRouter()
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
+}
+
+
+# -- public ------------------------------------------------------------------------------------
+@router.get("/healthz", tags=["operations"], response_class=PlainTextResponse)
+def healthz() -> str:
+    return "ok"
+
+
+@router.get("/.well-known/jwks.json", tags=["keys"])
+def jwks(services: ServicesDep) -> dict[str, Any]:
+    """The QR-token verification keys (ES256, ``kid`` = RFC 7638 thumbprint)."""
+    return services.keys.token_keyring().jwks()
+
+
+@router.get("/trust/roots.pem", tags=["keys"], response_class=PlainTextResponse)
+def roots(services: ServicesDep) -> Response:
+    """The root certificate(s) that license signatures chain to."""
+    return Response(services.keys.roots_pem(), media_type="application/x-pem-file")
+
+
+# -- OAuth -------------------------------------------------------------------------------------
+@router.post("/oauth/token", tags=["auth"], response_model=TokenOut,
+             responses={400: _PROBLEMS[422], 401: _PROBLEMS[401]})
+def token(
+    services: ServicesDep,
+    grant_type: Annotated[str, Form()],
+    client_id: Annotated[str, Form(max_length=64)],
+    client_secret: Annotated[str, Form(max_length=256)],
+    scope: Annotated[str | None, Form(max_length=400)] = None,
+) -> JSONResponse:
+    """OAuth 2.0 client credentials grant (RFC 6749 s.4.4)."""
+    if grant_type != "client_credentials":
+        raise AuthError("only grant_type=client_credentials is supported", code="unsupported_grant_type")
+    body = issue_access_token(services.sessions, services.keys.access_signing_key(), client_id, client_secret, scope,
+                              issuer=services.settings.public_base_url,
+                              ttl=services.settings.access_token_ttl_seconds, at=now())
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+# -- registrations -----------------------------------------------------------------------------
+@router.post(
+    "/api/v1/registrations", tags=["registrations"], status_code=201,
+    responses={200: {"model": IssuedOut | StatusChangeOut, "description": "replay, cancellation or revocation"},
+               201: {"model": IssuedOut, "description": "a license was issued"}, **_PROBLEMS},
+)
+def register(
+    body: RegistrationIn, services: ServicesDep,
+    _: Annotated[Principal, Depends(require_scope("registrations:write"))],
+) -> JSONResponse:
+    """Apply an approved registration result (设立, 变更, 注销, 吊销). Idempotent by ``event_id``."""
+    ev = parse_registration(body, services.settings.uscc_legacy_allowlist, at=now())
+    services.issuance.check_renderable(ev)
+    outcome = services.issuance.apply(ev, at=now())
+    return JSONResponse(outcome.body, status_code=outcome.status)
+
+
+# -- registry reads ----------------------------------------------------------------------------
+@router.get("/api/v1/licenses/{license_id}", tags=["licenses"], response_model=LicenseOut, responses=_PROBLEMS)
+def get_license(license_id: str, services: ServicesDep,
+                _: Annotated[Principal, Depends(require_scope("licenses:read"))]) -> dict[str, Any]:
+    with services.sessions() as s:
+        lic = s.get(LicenseVersion, license_id)
+        if lic is None:
+            raise NotFound("no license with this id", code="license.unknown")
+        return license_view(lic, services.settings.public_base_url)
+
+
+@router.get("/api/v1/licenses/{license_id}/pdf", tags=["licenses"],
+            responses={200: {"content": {"application/pdf": {}}}, **_PROBLEMS}, response_class=Response)
+def get_license_pdf(license_id: str, services: ServicesDep,
+                    _: Annotated[Principal, Depends(require_scope("licenses:read"))]) -> Response:
+    with services.sessions() as s:
+        doc = s.get(LicenseDocument, license_id)
+        if doc is None:
+            raise NotFound("no license with this id", code="license.unknown")
+        lic = s.get(LicenseVersion, license_id)
+        assert lic is not None
+        filename = f"license-{lic.uscc}-v{lic.version}.pdf"
+        return Response(doc.pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{filename}"',
+                                 "ETag": f'"{lic.pdf_sha256}"'})
+
+
+@router.get("/api/v1/entities/{uscc}", tags=["licenses"], response_model=EntityOut, responses=_PROBLEMS)
+def get_entity(uscc: str, services: ServicesDep,
+               _: Annotated[Principal, Depends(require_scope("licenses:read"))]) -> dict[str, Any]:
+    try:
+        code = Uscc.parse(uscc, legacy_allow=services.settings.uscc_legacy_allowlist).value
+    except UsccError as err:
+        raise InvalidInput([FieldError("uscc", err.code, err.detail)]) from None
+    with services.sessions() as s:
+        entity = s.execute(select(MarketEntity).where(MarketEntity.uscc == code)).scalar_one_or_none()
+        if entity is None:
+            raise NotFound("no entity is registered with this USCC", code="entity.unknown")
+        return entity_view(entity, services.settings.public_base_url)

@@ -1,0 +1,158 @@
+"""The ``elicense`` command (DESIGN.md): serve, keys, clients, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from .config import Settings
+
+app = typer.Typer(help="elicense: issue and verify electronic business licenses (电子营业执照).",
+                  no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="Key management.", no_args_is_help=True)
+clients_app = typer.Typer(help="API clients (OAuth 2.0 client credentials).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(clients_app, name="clients")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as e:
+        typer.echo(f"configuration refused: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Create any missing development keys in ELICENSE_KEYS_DIR (idempotent)."""
+    from signing.keys import ensure_dev_keys
+
+    settings = _settings()
+    if not settings.is_dev:
+        typer.echo("keys init makes development keys; it refuses to run with ELICENSE_ENV=production", err=True)
+        raise typer.Exit(2)
+    created = ensure_dev_keys(settings.keys_dir)
+    typer.echo(f"keys in {settings.keys_dir}: " + (f"created {', '.join(created)}" if created else "all present"))
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option(help="who the client is")],
+    scopes: Annotated[str, typer.Option(help='space-separated, e.g. "registrations:write licenses:read"')],
+    as_json: Annotated[bool, typer.Option("--json", help="print {client_id, client_secret} as JSON")] = False,
+) -> None:
+    """Register an API client; prints its id and secret (the secret is shown only now)."""
+    from .auth import create_client
+    from .services import Services
+
+    services = Services.build(_settings())
+    try:
+        client_id, secret = create_client(services.sessions, name, scopes.split(), at=datetime.now(UTC))
+    except ValueError as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps({"client_id": client_id, "client_secret": secret, "scopes": scopes.split()}))
+    else:
+        typer.echo(f"client_id:     {client_id}\nclient_secret: {secret}\nscopes:        {scopes}")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo workload (湘西, Jan-May 2018: 1,164 establishments, 362 changes)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .api.schemas import RegistrationIn
+    from .demo import demo_events
+    from .intake import parse_registration
+    from .services import Services
+
+    settings = _settings()
+    if settings.is_dev:
+        from signing.keys import ensure_dev_keys
+
+        ensure_dev_keys(settings.keys_dir)
+    services = Services.build(settings)
+    events = list(demo_events())
+    issued: Counter[str] = Counter()
+    replayed = 0
+    t0 = time.perf_counter()
+    with Progress(TextColumn("[bold]demo"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  transient=False) as progress:
+        task = progress.add_task("issuing", total=len(events))
+        for body in events:
+            now = datetime.now(UTC)
+            ev = parse_registration(RegistrationIn.model_validate(body), settings.uscc_legacy_allowlist, at=now)
+            outcome = services.issuance.apply(ev, at=now)
+            if outcome.status == 201:
+                issued[f"{body['kind']}/{body['entity']['entity_kind']}"] += 1
+            else:
+                replayed += 1
+            progress.advance(task)
+    elapsed = time.perf_counter() - t0
+    total = sum(issued.values())
+    typer.echo(f"licenses issued: {total} ({replayed} events were already applied)")
+    for key, n in sorted(issued.items()):
+        typer.echo(f"  {key:40s} {n:5d}")
+    typer.echo(f"elapsed: {elapsed:.1f} s; {total / elapsed if elapsed else 0:.1f} licenses/s")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    which: Annotated[str, typer.Option("--app", help="all | issuing | verify")] = "all",
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Serve the API (generates development keys on first run in development)."""
+    import uvicorn
+
+    settings = _settings()
+    if which not in ("all", "issuing", "verify"):
+        typer.echo("--app must be all, issuing or verify", err=True)
+        raise typer.Exit(2)
+    if which == "verify":
+        typer.echo("the separate verification app arrives with the verification issue; use --app all", err=True)
+        raise typer.Exit(2)
+    if settings.is_dev:
+        from signing.keys import ensure_dev_keys
+
+        created = ensure_dev_keys(settings.keys_dir)
+        if created:
+            typer.echo(f"generated development keys in {settings.keys_dir}: {', '.join(created)}")
+    else:
+        from signing.keys import FileKeyProvider
+
+        if FileKeyProvider(settings.keys_dir).is_dev():
+            typer.echo("ELICENSE_ENV=production refuses the development PKI", err=True)
+            raise typer.Exit(2)
+    base = settings.public_base_url
+    typer.echo(f"elicense serving on http://{host}:{port} (public base URL {base})\n"
+               f"  health:      {base}/healthz\n  API docs:    {base}/docs\n"
+               f"  JWKS:        {base}/.well-known/jwks.json\n  trust root:  {base}/trust/roots.pem")
+    sys.stdout.flush()
+    os.environ.setdefault("ELICENSE_ENV", settings.env)
+    uvicorn.run("license_service.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info", access_log=False)
+
+
+@app.command()
+def openapi() -> None:
+    """Print the OpenAPI document the app serves (YAML), the source of openapi.yaml."""
+    import yaml
+
+    from .app import served_openapi
+
+    typer.echo(yaml.safe_dump(served_openapi(), allow_unicode=True, sort_keys=False), nl=False)
+
+
+def main() -> None:
+    app()

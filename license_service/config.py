@@ -1,0 +1,52 @@
+"""Configuration from the environment (DESIGN.md). ``Settings`` refuses unsafe production setups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["REPO_ROOT", "Settings"]
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """All settings; each is ``ELICENSE_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ELICENSE_", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///./var/elicense.db"
+    keys_dir: Path = Path("./keys_dev")
+    public_base_url: str = "http://127.0.0.1:8000"
+    templates_dir: Path = REPO_ROOT / "templates"
+    #: GB/T 36904 identifier parts: the certificate-type code and the issuer code (the issuing
+    #: authority's USCC in production; these development values say what they are).
+    cert_type_code: str = Field(default="DEVBL001", pattern=r"^[0-9A-Z]{1,24}$")
+    issuer_code: str = Field(default="DEVISSUER", pattern=r"^[0-9A-Z]{1,24}$")
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    #: Known legacy codes (early pilots) that fail the GB 32100 checks but are genuine.
+    uscc_legacy_allowlist: frozenset[str] = frozenset()
+    #: Largest request body accepted (bytes); larger bodies get 413.
+    max_body_bytes: int = 256 * 1024
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.env == "production":
+            if self.database_url.startswith("sqlite"):
+                raise ValueError("ELICENSE_ENV=production refuses SQLite: set ELICENSE_DATABASE_URL to PostgreSQL")
+            if self.cert_type_code.startswith("DEV") or self.issuer_code.startswith("DEV"):
+                raise ValueError("ELICENSE_ENV=production needs ELICENSE_CERT_TYPE_CODE and ELICENSE_ISSUER_CODE")
+        return self
+
+    @property
+    def is_dev(self) -> bool:
+        return self.env == "development"

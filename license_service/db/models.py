@@ -1,0 +1,137 @@
+"""The registry's tables (SQLAlchemy 2): market entities, license versions and their documents,
+registration events (the idempotency record), API clients, and serial counters."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+__all__ = ["ApiClient", "Base", "LicenseDocument", "LicenseVersion", "MarketEntity", "RegistrationEvent",
+           "SerialCounter"]
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware datetimes stored as UTC on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the registry")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MarketEntity(Base):
+    """市场主体: one row per USCC; its status and pointer to the current license version."""
+
+    __tablename__ = "market_entities"
+
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    entity_kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    status_changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    current_version: Mapped[int] = mapped_column(Integer)
+    established_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    licenses: Mapped[list[LicenseVersion]] = relationship(
+        back_populates="entity", order_by="LicenseVersion.version", lazy="selectin"
+    )
+
+
+class LicenseVersion(Base):
+    """One issued license version (证照). The record is the canonical JSON its digest covers."""
+
+    __tablename__ = "license_versions"
+    __table_args__ = (UniqueConstraint("uscc", "version"),)
+
+    license_id: Mapped[str] = mapped_column(String(96), primary_key=True)
+    uscc: Mapped[str] = mapped_column(ForeignKey("market_entities.uscc"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    serial: Mapped[str] = mapped_column(String(20), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    registered_on: Mapped[date] = mapped_column(Date)
+    record: Mapped[str] = mapped_column(Text)
+    record_digest: Mapped[str] = mapped_column(String(64))
+    token: Mapped[str] = mapped_column(Text)
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(128))
+    superseded_by: Mapped[str | None] = mapped_column(String(96))
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    status_reason: Mapped[str | None] = mapped_column(Text)
+
+    entity: Mapped[MarketEntity] = relationship(back_populates="licenses")
+
+
+class LicenseDocument(Base):
+    """The signed PDF, kept apart so license rows stay small."""
+
+    __tablename__ = "license_documents"
+
+    license_id: Mapped[str] = mapped_column(ForeignKey("license_versions.license_id"), primary_key=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RegistrationEvent(Base):
+    """Every accepted registration result, with the answer given, so a replay gets the same answer."""
+
+    __tablename__ = "registration_events"
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    response_status: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ApiClient(Base):
+    """An OAuth 2.0 client; the secret is stored only as an scrypt hash."""
+
+    __tablename__ = "api_clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(256))
+    scopes: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    disabled: Mapped[bool] = mapped_column(default=False)
+
+
+class SerialCounter(Base):
+    """The last serial sequence used per (division, day)."""
+
+    __tablename__ = "serial_counters"
+
+    division_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,75 @@
+"""Intake: a registration result as the API received it -> a validated domain event."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from signing.canonical import canonical_json
+
+from .api.schemas import RegistrationIn
+from .domain.entity import Capital, EntityDetails, EntityKind, Term
+from .domain.errors import FieldError, InvalidInput
+from .domain.lifecycle import RegistrationKind
+from .domain.uscc import Uscc, UsccError
+from .events import Authority, RegistrationEventIn
+
+__all__ = ["parse_registration"]
+
+_CLOCK_SKEW = timedelta(minutes=5)  # the registration system's clock may run a little ahead of ours
+_FULL_ITEMS = ("entity_kind", "entity_type", "representative", "established_on", "business_scope", "address")
+
+
+def parse_registration(body: RegistrationIn, legacy: frozenset[str], *, at: datetime) -> RegistrationEventIn:
+    """The API model to the domain's event, checked at time ``at``.
+
+    Raises :class:`InvalidInput` listing every field that breaks a rule (USCC, items required per
+    registration kind, per-kind rules of :class:`EntityDetails`, dates).
+    """
+    errors: list[FieldError] = []
+    e = body.entity
+    try:
+        uscc = Uscc.parse(e.uscc, legacy_allow=legacy)
+    except UsccError as err:
+        errors.append(FieldError("entity.uscc", err.code, err.detail))
+        uscc = None
+    kind = RegistrationKind(body.kind)
+    details = None
+    if kind in (RegistrationKind.ESTABLISHMENT, RegistrationKind.CHANGE):
+        for item in _FULL_ITEMS:
+            if getattr(e, item) is None:
+                errors.append(FieldError(f"entity.{item}", "required", f"required for {kind.value}"))
+        if body.kind == "establishment" and e.established_on and e.established_on > body.decided_at.date():
+            errors.append(FieldError("entity.established_on", "date.after_decision",
+                                     "established after the decision that registers it"))
+        if not errors and uscc is not None:
+            assert e.entity_kind and e.entity_type and e.representative and e.established_on
+            assert e.business_scope and e.address
+            try:
+                details = EntityDetails(
+                    uscc=uscc, kind=EntityKind(e.entity_kind), name=e.name, entity_type=e.entity_type,
+                    representative=e.representative, established_on=e.established_on,
+                    business_scope=e.business_scope, address=e.address,
+                    capital=(Capital(e.registered_capital.amount, e.registered_capital.currency,
+                                     e.registered_capital.unit) if e.registered_capital else None),
+                    term=Term(e.term.from_, e.term.to) if e.term else None,
+                    composition=e.composition,
+                )
+            except InvalidInput as err:
+                errors.extend(FieldError(f"entity.{x.field}", x.code, x.detail) for x in err.errors)
+            except FieldError as err:
+                prefix = "entity.registered_capital." if err.code.startswith("capital.") else "entity.term."
+                errors.append(FieldError(prefix + err.field, err.code, err.detail))
+    elif body.reason is None:
+        errors.append(FieldError("reason", "required", f"a {kind.value} states its reason"))
+    if body.decided_at > at + _CLOCK_SKEW:
+        errors.append(FieldError("decided_at", "date.future", "decided_at is in the future"))
+    if errors:
+        raise InvalidInput(errors)
+    assert uscc is not None
+    digest = hashlib.sha256(canonical_json(body.model_dump(mode="json", by_alias=True))).hexdigest()
+    return RegistrationEventIn(
+        event_id=body.event_id, kind=kind, decided_at=body.decided_at,
+        authority=Authority(body.authority.name, body.authority.division_code), uscc=uscc, details=details,
+        reason=body.reason, body_sha256=digest,
+    )

@@ -1,0 +1,218 @@
+"""Issuance: registration result -> registry update -> canonical record + digest -> QR token ->
+PDF -> PAdES seal -> store, all in one database transaction (DESIGN.md, "Issuance, as data flows").
+
+Either all of it is committed or none; a retry with the same ``event_id`` and body gets the stored
+answer, with a different body a 409.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from signing.canonical import canonical_json
+from signing.pdf import PdfSealer
+from signing.tokens import TokenSigningKey, sign_claims
+
+from .domain.identifiers import LicenseId, LicenseSerial
+from .domain.lifecycle import EntityStatus, LicenseStatus, RegistrationKind, TransitionRefused, check_transition
+from .errors import Conflict
+from .events import RegistrationEventIn
+from .db.models import LicenseDocument, LicenseVersion, MarketEntity, RegistrationEvent, SerialCounter
+from .rendering.license_pdf import LicensePage, LicenseRenderer
+from .views import license_view
+
+__all__ = ["IssuanceService", "Outcome", "token_claims"]
+
+_CHINA = ZoneInfo("Asia/Shanghai")  # registration dates are Beijing dates
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+
+
+def token_claims(lic: LicenseVersion, name: str | None, representative: str) -> dict[str, Any]:
+    """The QR token's claims: what a person matches against the printed license, and the digest.
+
+    ``uscc``, ``name``, ``rep`` (the person line), ``sn`` (证照编号), ``ver``, ``iat`` (issue time,
+    RFC 7519 NumericDate) and ``dig`` (base64url SHA-256 of the canonical record). Nothing more.
+    """
+    claims: dict[str, Any] = {
+        "uscc": lic.uscc, "rep": representative, "sn": lic.serial, "ver": lic.version,
+        "iat": int(lic.issued_at.timestamp()),
+        "dig": base64.urlsafe_b64encode(bytes.fromhex(lic.record_digest)).rstrip(b"=").decode(),
+    }
+    if name:
+        claims["name"] = name
+    return claims
+
+
+class IssuanceService:
+    """Applies registration results to the registry and issues license versions."""
+
+    def __init__(self, sessions: sessionmaker[Session], renderer: LicenseRenderer, sealer: PdfSealer,
+                 token_key: Callable[[], TokenSigningKey], *, base_url: str, type_code: str,
+                 issuer_code: str) -> None:
+        self._sessions = sessions
+        self._renderer = renderer
+        self._sealer = sealer
+        self._token_key = token_key
+        self._base_url = base_url
+        self._type_code = type_code
+        self._issuer_code = issuer_code
+
+    # -- public -------------------------------------------------------------------------------
+    def apply(self, ev: RegistrationEventIn, *, at: datetime) -> Outcome:
+        """Apply one registration result at time ``at``; returns the HTTP status and body.
+
+        Raises :class:`Conflict` (``event.conflict``) for an ``event_id`` replayed with another body,
+        :class:`TransitionRefused` when the registry's state forbids the change, and
+        :class:`~license_service.domain.errors.InvalidInput` for text no font can draw. Nothing is
+        written in any of those cases.
+        """
+        replay = self._replayed(ev)
+        if replay is not None:
+            return replay
+        try:
+            with self._sessions.begin() as s:
+                outcome = self._apply(s, ev, at)
+                s.add(RegistrationEvent(
+                    event_id=ev.event_id, kind=ev.kind.value, uscc=ev.uscc.value, body_sha256=ev.body_sha256,
+                    response_status=outcome.status, response_body=json.dumps(outcome.body, ensure_ascii=False),
+                    received_at=at,
+                ))
+            return outcome
+        except IntegrityError:
+            # a concurrent request with the same event_id (or serial) won the race: converge on it
+            replay = self._replayed(ev)
+            if replay is not None:
+                return replay
+            raise
+
+    # -- internals ----------------------------------------------------------------------------
+    def _replayed(self, ev: RegistrationEventIn) -> Outcome | None:
+        with self._sessions() as s:
+            stored = s.get(RegistrationEvent, ev.event_id)
+            if stored is None:
+                return None
+            if stored.body_sha256 != ev.body_sha256:
+                raise Conflict("this event_id was already used with a different body", code="event.conflict")
+            return Outcome(200, json.loads(stored.response_body))
+
+    def _apply(self, s: Session, ev: RegistrationEventIn, at: datetime) -> Outcome:
+        entity = s.execute(
+            select(MarketEntity).where(MarketEntity.uscc == ev.uscc.value).with_for_update()
+        ).scalar_one_or_none()
+        new_status = check_transition(ev.kind, EntityStatus(entity.status) if entity else None)
+        if ev.kind in (RegistrationKind.ESTABLISHMENT, RegistrationKind.CHANGE):
+            return self._issue(s, ev, entity, at)
+        assert entity is not None
+        current = next(lic for lic in entity.licenses if lic.version == entity.current_version)
+        reason = ev.reason
+        entity.status = new_status.value
+        entity.status_changed_at = ev.decided_at
+        entity.status_reason = reason
+        if current.status == LicenseStatus.CURRENT.value:
+            current.status = (LicenseStatus.REVOKED if ev.kind is RegistrationKind.REVOCATION
+                              else LicenseStatus.CANCELLED).value
+            current.status_changed_at = ev.decided_at
+            current.status_reason = reason
+        s.flush()
+        return Outcome(200, {
+            "event_id": ev.event_id,
+            "entity": {"uscc": entity.uscc, "status": entity.status,
+                       "status_changed_at": entity.status_changed_at.isoformat(), "reason": reason},
+            "license": license_view(current, self._base_url),
+        })
+
+    def _next_serial(self, s: Session, division: str, day: date) -> LicenseSerial:
+        counter = s.execute(
+            select(SerialCounter).where(SerialCounter.division_code == division, SerialCounter.day == day)
+            .with_for_update()
+        ).scalar_one_or_none()
+        if counter is None:
+            counter = SerialCounter(division_code=division, day=day, last=0)
+            s.add(counter)
+        counter.last += 1
+        return LicenseSerial.compose(division, day, counter.last)
+
+    def _issue(self, s: Session, ev: RegistrationEventIn, entity: MarketEntity | None, at: datetime) -> Outcome:
+        details = ev.details
+        assert details is not None
+        if ev.kind is RegistrationKind.CHANGE:
+            assert entity is not None
+            if details.kind.value != entity.entity_kind:
+                raise TransitionRefused(
+                    f"a change keeps the entity kind ({entity.entity_kind}); a new kind is a new registration",
+                    code="entity.kind_changed")
+            if details.established_on != entity.established_on:
+                raise TransitionRefused("a change keeps the establishment date", code="entity.established_on")
+        version = 1 if entity is None else entity.current_version + 1
+        registered_on = ev.decided_at.astimezone(_CHINA).date()
+        serial = self._next_serial(s, ev.authority.division_code, at.astimezone(_CHINA).date())
+        license_id = str(LicenseId(self._type_code, self._issuer_code, serial.value, version))
+        issued_at = at.astimezone(UTC).replace(microsecond=0)
+        record = {
+            "license_id": license_id, "serial": serial.value, "version": version,
+            "entity": details.as_record(),
+            "authority": {"name": ev.authority.name, "division_code": ev.authority.division_code},
+            "registered_on": registered_on.isoformat(), "issued_at": issued_at.isoformat(),
+            "event_id": ev.event_id,
+        }
+        record_bytes = canonical_json(record)
+        lic = LicenseVersion(
+            license_id=license_id, uscc=details.uscc.value, version=version, serial=serial.value,
+            status=LicenseStatus.CURRENT.value, issued_at=issued_at, registered_on=registered_on,
+            record=record_bytes.decode(), record_digest=hashlib.sha256(record_bytes).hexdigest(),
+            token="", pdf_sha256="", event_id=ev.event_id,
+        )
+        lic.token = sign_claims(token_claims(lic, details.name, details.representative), self._token_key())
+        page = LicensePage(details=details, serial=serial.value, version=version, authority=ev.authority.name,
+                           registered_on=registered_on, verify_url=f"{self._base_url}/v/{lic.token}",
+                           token=lic.token)
+        rendered = self._renderer.render(page)
+        pdf = self._sealer.seal(rendered.pdf, box=rendered.seal_box, authority=ev.authority.name,
+                                reason=f"{ev.authority.name} 登记 ({ev.kind.value})",
+                                location=ev.authority.division_code)
+        lic.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+
+        if entity is None:
+            entity = MarketEntity(
+                uscc=details.uscc.value, entity_kind=details.kind.value, name=details.name,
+                status=EntityStatus.ACTIVE.value, status_changed_at=ev.decided_at, status_reason=None,
+                current_version=version, established_on=details.established_on, created_at=at,
+            )
+            s.add(entity)
+        else:
+            previous = next(p for p in entity.licenses if p.version == entity.current_version)
+            previous.status = LicenseStatus.SUPERSEDED.value
+            previous.superseded_by = license_id
+            previous.status_changed_at = ev.decided_at
+            previous.status_reason = ev.reason
+            entity.current_version = version
+            entity.name = details.name
+        s.flush()
+        s.add(lic)
+        s.flush()  # the document's foreign key needs the license row first
+        s.add(LicenseDocument(license_id=license_id, pdf=pdf))
+        s.flush()
+        return Outcome(201, {"event_id": ev.event_id, "license": license_view(lic, self._base_url)})
+
+    def check_renderable(self, ev: RegistrationEventIn) -> None:
+        """Refuse (422) text no embedded font can draw, before anything is written."""
+        if ev.details is not None:
+            self._renderer.check(LicensePage(
+                details=ev.details, serial="0" * 20, version=1, authority=ev.authority.name,
+                registered_on=ev.decided_at.date(), verify_url="", token=""))

@@ -1,0 +1,49 @@
+"""The service graph, built from settings (no import-time globals): database, keys, renderer,
+sealer and the issuance service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from signing.keys import FileKeyProvider, KeyProvider
+from signing.pdf import PdfSealer
+
+from .config import Settings
+from .db.engine import create_schema, make_engine, make_session_factory
+from .issuance import IssuanceService
+from .rendering.fonts import FontSet
+from .rendering.license_pdf import LicenseRenderer
+from .rendering.seal import draw_seal_pdf
+
+__all__ = ["Services"]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keys: KeyProvider
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        engine = make_engine(settings.database_url)
+        create_schema(engine)
+        return cls(settings, engine, make_session_factory(engine), FileKeyProvider(settings.keys_dir))
+
+    @cached_property
+    def issuance(self) -> IssuanceService:
+        """Built on first use: loads fonts and private keys (the verification side never does)."""
+        fonts = FontSet()
+        renderer = LicenseRenderer(fonts, self.settings.templates_dir / "license",
+                                   footer=f"核验：{self.settings.public_base_url}/v/ · 电子营业执照与纸质营业执照具有同等法律效力")
+        sealer = PdfSealer(self.keys.pdf_signing(), seal_appearance=lambda a: draw_seal_pdf(fonts, a))
+        return IssuanceService(
+            self.sessions, renderer, sealer, self.keys.token_signing_key,
+            base_url=self.settings.public_base_url, type_code=self.settings.cert_type_code,
+            issuer_code=self.settings.issuer_code,
+        )

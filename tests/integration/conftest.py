@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from license_service.app import create_app
+from license_service.auth import create_client
+from license_service.config import Settings
+from license_service.services import Services
+
+BASE = "http://testserver"
+
+
+@pytest.fixture(scope="session")
+def services(database_url: str, keys_dir: Path) -> Services:
+    settings = Settings(database_url=database_url, keys_dir=keys_dir, public_base_url=BASE)
+    return Services.build(settings)
+
+
+@pytest.fixture(scope="session")
+def app(services: Services) -> FastAPI:
+    return create_app(services.settings, services)
+
+
+@pytest.fixture(scope="session")
+def anon(app: FastAPI) -> TestClient:
+    return TestClient(app, base_url=BASE)
+
+
+@pytest.fixture(scope="session")
+def client_for(services: Services, app: FastAPI, anon: TestClient) -> Callable[[str], TestClient]:
+    """A client over the real app holding an access token with exactly ``scopes`` (one per scope set)."""
+    cache: dict[str, TestClient] = {}
+
+    def make(scopes: str) -> TestClient:
+        if scopes not in cache:
+            cid, secret = create_client(services.sessions, "test", scopes.split(), at=datetime.now(UTC))
+            r = anon.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
+                                                "client_secret": secret, "scope": scopes})
+            assert r.status_code == 200, r.text
+            cache[scopes] = TestClient(app, base_url=BASE,
+                                       headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        return cache[scopes]
+
+    return make
+
+
+@pytest.fixture
+def registrar(client_for: Callable[[str], TestClient]) -> TestClient:
+    return client_for("registrations:write licenses:read")
