@@ -102,6 +102,7 @@ def verify_access_token(token: str, keyring: Keyring, *, at: datetime) -> Princi
         claims = verify_claims(token, keyring, at=at)
     except InvalidToken:
         raise AuthError("the access token is invalid or expired", code="auth.invalid_token") from None
-    if claims.get("aud") != AUDIENCE or not isinstance(claims.get("exp"), int) or not isinstance(claims.get("sub"), str):
+    well_formed = isinstance(claims.get("exp"), int) and isinstance(claims.get("sub"), str)
+    if claims.get("aud") != AUDIENCE or not well_formed:
         raise AuthError("the access token is invalid or expired", code="auth.invalid_token")
     return Principal(claims["sub"], frozenset(str(claims.get("scope", "")).split()))

@@ -41,7 +41,8 @@ _STREETS = ["世纪大道", "人民路", "建设路", "武陵路", "乾州街道
 _KIND_MIX = [("company", 55), ("branch", 8), ("partnership", 5), ("sole_proprietorship", 7), ("cooperative", 10),
              ("individual_business", 15)]
 _TYPES = {
-    "company": ["有限责任公司（自然人投资或控股）", "有限责任公司（自然人独资）", "股份有限公司（非上市、自然人投资或控股）"],
+    "company": ["有限责任公司（自然人投资或控股）", "有限责任公司（自然人独资）",
+                "股份有限公司（非上市、自然人投资或控股）"],
     "branch": ["有限责任公司分公司（自然人投资或控股）"],
     "partnership": ["普通合伙企业", "有限合伙企业"],
     "sole_proprietorship": ["个人独资企业"],
@@ -124,8 +125,8 @@ def demo_events(establishments: int = 1164, changes: int = 362, seed: int = 2018
         entity = dict(base["entity"])
         what = rng.choice(["address", "representative", "scope", "capital"])
         if what == "address" or (what == "capital" and entity["registered_capital"] is None):
-            entity["address"] = entity["address"].rsplit("州", 1)[0] + "州" + _PLACE[base["authority"]["division_code"]] \
-                + f"{rng.choice(_STREETS)}{rng.randint(1, 300)}号"
+            place = _PLACE[base["authority"]["division_code"]]
+            entity["address"] = f"湖南省湘西土家族苗族自治州{place}{rng.choice(_STREETS)}{rng.randint(1, 300)}号"
         elif what == "representative":
             entity["representative"] = _person(rng)
         elif what == "scope":

@@ -24,11 +24,11 @@ from signing.canonical import canonical_json
 from signing.pdf import PdfSealer
 from signing.tokens import TokenSigningKey, sign_claims
 
+from .db.models import LicenseDocument, LicenseVersion, MarketEntity, RegistrationEvent, SerialCounter
 from .domain.identifiers import LicenseId, LicenseSerial
 from .domain.lifecycle import EntityStatus, LicenseStatus, RegistrationKind, TransitionRefused, check_transition
 from .errors import Conflict
 from .events import RegistrationEventIn
-from .db.models import LicenseDocument, LicenseVersion, MarketEntity, RegistrationEvent, SerialCounter
 from .rendering.license_pdf import LicensePage, LicenseRenderer
 from .views import license_view
 

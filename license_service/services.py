@@ -39,8 +39,8 @@ class Services:
     def issuance(self) -> IssuanceService:
         """Built on first use: loads fonts and private keys (the verification side never does)."""
         fonts = FontSet()
-        renderer = LicenseRenderer(fonts, self.settings.templates_dir / "license",
-                                   footer=f"核验：{self.settings.public_base_url}/v/ · 电子营业执照与纸质营业执照具有同等法律效力")
+        footer = f"核验：{self.settings.public_base_url}/v/ · 电子营业执照与纸质营业执照具有同等法律效力"
+        renderer = LicenseRenderer(fonts, self.settings.templates_dir / "license", footer=footer)
         sealer = PdfSealer(self.keys.pdf_signing(), seal_appearance=lambda a: draw_seal_pdf(fonts, a))
         return IssuanceService(
             self.sessions, renderer, sealer, self.keys.token_signing_key,

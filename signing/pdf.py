@@ -38,7 +38,7 @@ class _CachedKeySigner(signers.SimpleSigner):
 
     def __init__(self, cert: asn1_x509.Certificate, key: ec.EllipticCurvePrivateKey,
                  chain: tuple[asn1_x509.Certificate, ...]) -> None:
-        super().__init__(signing_cert=cert, signing_key=None,  # type: ignore[arg-type]
+        super().__init__(signing_cert=cert, signing_key=None,  # type: ignore[arg-type]  # key kept below
                          cert_registry=SimpleCertificateStore.from_certs(chain))
         self._key = key
 
@@ -90,7 +90,8 @@ class PdfSealer:
             reason=reason,
             location=location,
         )
-        spec = fields.SigFieldSpec(sig_field_name=SEAL_FIELD, on_page=0, box=box)
+        x1, y1, x2, y2 = (round(v) for v in box)
+        spec = fields.SigFieldSpec(sig_field_name=SEAL_FIELD, on_page=0, box=(x1, y1, x2, y2))
         signer = signers.PdfSigner(meta, signer=self._signer, timestamper=self._timestamper,
                                    stamp_style=self._style(authority), new_field_spec=spec)
         out = BytesIO()

@@ -33,7 +33,7 @@ def format_term(start: date, end: date | None) -> str:
 
 def _group_in_words(n: int) -> str:
     """0 < n < 10000, with inner zeros collapsed to one 零 (1010 -> 壹仟零壹拾)."""
-    out = []
+    out: list[str] = []
     zero = False
     for pos in range(3, -1, -1):
         d = n // 10**pos % 10
@@ -55,13 +55,13 @@ def yuan_in_words(amount: Decimal) -> str:
     """
     if amount < 0 or amount >= Decimal(10) ** 16:
         raise DomainError("amount out of range", code="capital.range")
-    fen_total = amount * 100
-    if fen_total != fen_total.to_integral_value():
+    fen_exact = amount * 100
+    if fen_exact != fen_exact.to_integral_value():
         raise DomainError("amount is finer than 分 (0.01 yuan)", code="capital.precision")
-    fen_total = int(fen_total)
+    fen_total = int(fen_exact)
     yuan, jiao, fen = fen_total // 100, fen_total // 10 % 10, fen_total % 10
     parts: list[str] = []
-    groups = []
+    groups: list[int] = []
     n = yuan
     while n:
         groups.append(n % 10000)

@@ -1,0 +1,77 @@
+"""A real ``elicense serve`` process on SQLite with dev keys, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ELICENSE = str(Path(sys.executable).parent / "elicense")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "ELICENSE_DATABASE_URL": f"sqlite:///{home}/elicense.db",
+                    "ELICENSE_KEYS_DIR": str(home / "keys"), "ELICENSE_PUBLIC_BASE_URL": self.base,
+                    "ELICENSE_ENV": "development"}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> str:
+        r = subprocess.run([ELICENSE, *args], env=self.env, cwd=self.home, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def start(self) -> None:
+        log = open(self.home / "server.log", "wb")
+        self.proc = subprocess.Popen([ELICENSE, "serve", "--port", str(self.port)], env=self.env, cwd=self.home,
+                                     stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            assert self.proc.poll() is None, (self.home / "server.log").read_text()
+            try:
+                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise AssertionError("server did not come up")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(15)
+
+    def client(self, scopes: str) -> httpx.Client:
+        creds = json.loads(self.cli("clients", "create", "--name", "e2e", "--scopes", scopes, "--json"))
+        tok = httpx.post(self.base + "/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": creds["client_id"],
+            "client_secret": creds["client_secret"]}).json()["access_token"]
+        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {tok}"}, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    for tool in ("pdfsig", "pdftotext", "pdftoppm", "certutil"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"{tool} is missing: the README's test command installs poppler-utils and libnss3-tools")
+    s = Server(tmp_path_factory.mktemp("server"))
+    s.start()
+    yield s
+    s.stop()

@@ -1,0 +1,88 @@
+"""Structure that must not rot: dependency arrows (STYLE.md s.1), templates agreeing with the
+domain's per-kind rules, the OpenAPI contract, production refusing unsafe settings."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import tomllib
+
+import pytest
+import yaml
+
+from license_service.app import served_openapi
+from license_service.config import REPO_ROOT, Settings
+from license_service.domain.entity import KIND_RULES, EntityKind
+
+
+def _imports(package: str) -> set[str]:
+    found: set[str] = set()
+    for path in (REPO_ROOT / package.replace(".", "/")).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module)
+    return found
+
+
+def _roots(mods: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in mods}
+
+
+def test_signing_imports_neither_service() -> None:
+    assert not _roots(_imports("signing")) & {"license_service", "verify_app"}
+
+
+def test_domain_is_stdlib_only() -> None:
+    import sys
+
+    third_party = {r for r in _roots(_imports("license_service/domain")) if r not in sys.stdlib_module_names}
+    assert third_party <= {"__future__"}, third_party
+    # and relative imports never leave the domain package
+    for path in (REPO_ROOT / "license_service/domain").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                assert node.level == 1, f"{path.name} reaches outside the domain"
+
+
+def test_nothing_imports_verify_app() -> None:
+    for pkg in ("signing", "license_service"):
+        assert "verify_app" not in _roots(_imports(pkg))
+
+
+@pytest.mark.parametrize("kind", list(EntityKind))
+def test_templates_agree_with_domain_rules(kind: EntityKind) -> None:
+    tpl = tomllib.loads((REPO_ROOT / "templates/license" / f"{kind.value}.toml").read_text())
+    fields = [row["field"] for row in tpl["left"] + tpl["right"]]
+    rules = KIND_RULES[kind]
+    assert ("registered_capital" in fields) == rules.capital
+    assert ("term" in fields) == rules.term
+    assert ("composition" in fields) == rules.composition
+    assert {"name", "entity_type", "representative", "business_scope", "established_on", "address"} <= set(fields)
+
+
+def test_openapi_yaml_is_what_the_app_serves() -> None:
+    on_disk = yaml.safe_load((REPO_ROOT / "openapi.yaml").read_text())
+    assert on_disk == served_openapi(), "openapi.yaml is stale: run `elicense openapi > openapi.yaml`"
+
+
+def test_production_refuses_sqlite_and_dev_codes() -> None:
+    with pytest.raises(ValueError, match="SQLite"):
+        Settings(env="production")
+    with pytest.raises(ValueError, match="CERT_TYPE_CODE"):
+        Settings(env="production", database_url="postgresql://x/y")
+
+
+def test_no_private_key_is_tracked() -> None:
+    if not (REPO_ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, tracked.decode().split("\0")):
+        path = REPO_ROOT / name
+        if path.is_file() and path.stat().st_size < 1_000_000:
+            assert not _PEM_PRIVATE.search(path.read_bytes()), f"{name} holds a private key"
+
+
+_PEM_PRIVATE = re.compile(b"-----" + b"BEGIN ([A-Z]+ )?PRIVATE KEY-----")  # split so this file never matches
