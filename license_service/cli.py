@@ -6,7 +6,6 @@ import json
 import os
 import sys
 import time
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -70,9 +69,7 @@ def demo() -> None:
     """Load the demo workload (湘西, Jan-May 2018: 1,164 establishments, 362 changes)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .api.schemas import RegistrationIn
-    from .demo import demo_events
-    from .intake import parse_registration
+    from .demo import demo_events, load_demo
     from .services import Services
 
     settings = _settings()
@@ -82,25 +79,16 @@ def demo() -> None:
         ensure_dev_keys(settings.keys_dir)
     services = Services.build(settings)
     events = list(demo_events())
-    issued: Counter[str] = Counter()
-    replayed = 0
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]demo"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=False) as progress:
         task = progress.add_task("issuing", total=len(events))
-        for body in events:
-            now = datetime.now(UTC)
-            ev = parse_registration(RegistrationIn.model_validate(body), settings.uscc_legacy_allowlist, at=now)
-            outcome = services.issuance.apply(ev, at=now)
-            if outcome.status == 201:
-                issued[f"{body['kind']}/{body['entity']['entity_kind']}"] += 1
-            else:
-                replayed += 1
-            progress.advance(task)
+        result = load_demo(services.issuance, events, clock=lambda: datetime.now(UTC),
+                           legacy=settings.uscc_legacy_allowlist, advance=lambda: progress.advance(task))
     elapsed = time.perf_counter() - t0
-    total = sum(issued.values())
-    typer.echo(f"licenses issued: {total} ({replayed} events were already applied)")
-    for key, n in sorted(issued.items()):
+    total = sum(result.issued.values())
+    typer.echo(f"licenses issued: {total} ({result.already_applied} events were already applied)")
+    for key, n in sorted(result.issued.items()):
         typer.echo(f"  {key:40s} {n:5d}")
     typer.echo(f"elapsed: {elapsed:.1f} s; {total / elapsed if elapsed else 0:.1f} licenses/s")
 

@@ -6,14 +6,19 @@ realistic Chinese data. Deterministic (seeded), so a second run finds every even
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from .api.schemas import RegistrationIn
 from .domain.uscc import ALPHABET, check_character, organisation_check
+from .intake import parse_registration
+from .issuance import IssuanceService
 
-__all__ = ["DIVISIONS", "demo_events"]
+__all__ = ["DIVISIONS", "DemoResult", "demo_events", "load_demo"]
 
 CST = timezone(timedelta(hours=8))
 DIVISIONS = {
@@ -141,3 +146,26 @@ def demo_events(establishments: int = 1164, changes: int = 362, seed: int = 2018
     events.sort(key=lambda t: t[0])
     for _, body in events:
         yield body
+
+
+@dataclass
+class DemoResult:
+    issued: Counter[str] = field(default_factory=Counter)  # "kind/entity_kind" -> licenses issued
+    already_applied: int = 0
+
+
+def load_demo(issuance: IssuanceService, events: Iterable[dict[str, Any]], *,
+              clock: Callable[[], datetime], legacy: frozenset[str] = frozenset(),
+              advance: Callable[[], None] = lambda: None) -> DemoResult:
+    """Apply the workload through the same intake and issuance as the API; replays count as
+    already applied, so a second run issues nothing."""
+    result = DemoResult()
+    for body in events:
+        at = clock()
+        outcome = issuance.apply(parse_registration(RegistrationIn.model_validate(body), legacy, at=at), at=at)
+        if outcome.status == 201:
+            result.issued[f"{body['kind']}/{body['entity']['entity_kind']}"] += 1
+        else:
+            result.already_applied += 1
+        advance()
+    return result
