@@ -100,23 +100,21 @@ def serve(
     which: Annotated[str, typer.Option("--app", help="all | issuing | verify")] = "all",
     workers: Annotated[int, typer.Option(min=1)] = 1,
 ) -> None:
-    """Serve the API (generates development keys on first run in development)."""
+    """Serve the API: both apps (all), the issuing service, or the verification service alone.
+    Generates development keys on first run in development."""
     import uvicorn
 
     settings = _settings()
     if which not in ("all", "issuing", "verify"):
         typer.echo("--app must be all, issuing or verify", err=True)
         raise typer.Exit(2)
-    if which == "verify":
-        typer.echo("the separate verification app arrives with the verification issue; use --app all", err=True)
-        raise typer.Exit(2)
-    if settings.is_dev:
+    if settings.is_dev and which != "verify":  # the verifier never gets private keys, not even dev ones
         from signing.keys import ensure_dev_keys
 
         created = ensure_dev_keys(settings.keys_dir)
         if created:
             typer.echo(f"generated development keys in {settings.keys_dir}: {', '.join(created)}")
-    else:
+    elif not settings.is_dev:
         from signing.keys import FileKeyProvider
 
         if FileKeyProvider(settings.keys_dir).is_dev():
@@ -128,18 +126,11 @@ def serve(
                f"  JWKS:        {base}/.well-known/jwks.json\n  trust root:  {base}/trust/roots.pem")
     sys.stdout.flush()
     os.environ.setdefault("ELICENSE_ENV", settings.env)
-    uvicorn.run("license_service.app:create_app", factory=True, host=host, port=port, workers=workers,
+    # factories named by string: the composition of both apps lives in verify_app, which nothing imports
+    factory = {"all": "verify_app.app:create_combined_app", "issuing": "license_service.app:create_app",
+               "verify": "verify_app.app:create_app"}[which]
+    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False)
-
-
-@app.command()
-def openapi() -> None:
-    """Print the OpenAPI document the app serves (YAML), the source of openapi.yaml."""
-    import yaml
-
-    from .app import served_openapi
-
-    typer.echo(yaml.safe_dump(served_openapi(), allow_unicode=True, sort_keys=False), nl=False)
 
 
 def main() -> None:

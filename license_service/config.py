@@ -30,8 +30,14 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     #: Known legacy codes (early pilots) that fail the GB 32100 checks but are genuine.
     uscc_legacy_allowlist: frozenset[str] = frozenset()
-    #: Largest request body accepted (bytes); larger bodies get 413.
+    #: Largest request body accepted (bytes); larger bodies get 413. PDF uploads have their own limit.
     max_body_bytes: int = 256 * 1024
+    max_pdf_bytes: int = 2 * 1024 * 1024
+    #: Rate limits (token buckets, per process): per API client, and per address on the public page.
+    rate_api_per_second: float = Field(default=50.0, gt=0)
+    rate_api_burst: int = Field(default=200, ge=1)
+    rate_page_per_second: float = Field(default=2.0, gt=0)
+    rate_page_burst: int = Field(default=30, ge=1)
 
     @field_validator("public_base_url")
     @classmethod

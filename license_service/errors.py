@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .domain.errors import DomainError
 
-__all__ = ["AuthError", "Conflict", "Forbidden", "NotFound", "ServiceError"]
+__all__ = ["AuthError", "Conflict", "Forbidden", "NotFound", "RateLimited", "ServiceError"]
 
 
 class ServiceError(DomainError):
@@ -35,3 +35,13 @@ class Forbidden(ServiceError):
     status = 403
     title = "Forbidden"
     code = "forbidden"
+
+
+class RateLimited(ServiceError):
+    status = 429
+    title = "Too many requests"
+    code = "rate_limited"
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limit reached; retry in {retry_after:.0f} s")
+        self.retry_after = max(1, round(retry_after + 0.5))

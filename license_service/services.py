@@ -30,9 +30,11 @@ class Services:
     keys: KeyProvider
 
     @classmethod
-    def build(cls, settings: Settings) -> Services:
+    def build(cls, settings: Settings, *, create_tables: bool = True) -> Services:
+        """``create_tables=False`` for the verification side, which may run on a read-only role."""
         engine = make_engine(settings.database_url)
-        create_schema(engine)
+        if create_tables:
+            create_schema(engine)
         return cls(settings, engine, make_session_factory(engine), FileKeyProvider(settings.keys_dir))
 
     @cached_property

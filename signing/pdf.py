@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from io import BytesIO
 
+from asn1crypto import parser as asn1_parser
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils import content as pdf_content
@@ -18,6 +19,7 @@ from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
+from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
@@ -30,6 +32,7 @@ from .timestamps import LocalTimeStamper
 __all__ = ["SEAL_FIELD", "PdfSealer"]
 
 SEAL_FIELD = "AuthoritySeal"
+_RESERVE_MARGIN = 64  # two DER ECDSA signatures and a timestamp's serial and nonce vary by a few bytes
 
 
 class _CachedKeySigner(signers.SimpleSigner):
@@ -39,7 +42,7 @@ class _CachedKeySigner(signers.SimpleSigner):
     def __init__(self, cert: asn1_x509.Certificate, key: ec.EllipticCurvePrivateKey,
                  chain: tuple[asn1_x509.Certificate, ...]) -> None:
         super().__init__(signing_cert=cert, signing_key=None,  # type: ignore[arg-type]  # key kept below
-                         cert_registry=SimpleCertificateStore.from_certs(chain))
+                         cert_registry=SimpleCertificateStore.from_certs(chain), embed_roots=False)
         self._key = key
 
     def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
@@ -60,10 +63,15 @@ class PdfSealer:
                  seal_appearance: Callable[[str], bytes],
                  timestamper: TimeStamper | None = None) -> None:
         self._signer = _CachedKeySigner(material.signer_cert, material.signer_key, material.chain)
-        self._timestamper = timestamper or LocalTimeStamper(material.tsa_cert, material.tsa_key,
-                                                            material.chain)
+        # validators bring their own roots: embedding them only makes every signature larger to parse
+        intermediates = tuple(c for c in material.chain if c.self_signed == "no")  # asn1crypto: yes|maybe|no
+        self._timestamper = timestamper or LocalTimeStamper(material.tsa_cert, material.tsa_key, intermediates)
         self._seal_appearance = seal_appearance
         self._styles: dict[str, StaticStampStyle] = {}
+        # Bytes reserved for the CMS blob. pyHanko's estimate adds 50% slack, which every verifier then
+        # parses as hex (pyHanko's own tight estimate is a few bytes short at times: DER ECDSA signatures
+        # vary in length). We reserve what the first signature needed plus a margin.
+        self._reserve: int | None = None
 
     def _style(self, authority: str) -> StaticStampStyle:
         style = self._styles.get(authority)
@@ -94,12 +102,26 @@ class PdfSealer:
         spec = fields.SigFieldSpec(sig_field_name=SEAL_FIELD, on_page=0, box=(x1, y1, x2, y2))
         signer = signers.PdfSigner(meta, signer=self._signer, timestamper=self._timestamper,
                                    stamp_style=self._style(authority), new_field_spec=spec)
-        out = BytesIO()
         try:
-            writer = IncrementalPdfFileWriter(BytesIO(pdf), strict=False)
-            signer.sign_pdf(writer, output=out)
+            try:
+                return self._sign(signer, pdf)
+            except PyHankoSigningError:
+                if self._reserve is None:
+                    raise
+                self._reserve = None  # the blob outgrew what we learned (a new chain?): estimate again
+                return self._sign(signer, pdf)
         except Exception as e:  # pyHanko raises a wide variety; the caller needs one
             raise SigningError(f"sealing failed: {type(e).__name__}") from e
+
+    def _sign(self, signer: signers.PdfSigner, pdf: bytes) -> bytes:
+        out = BytesIO()
+        signer.sign_pdf(IncrementalPdfFileWriter(BytesIO(pdf), strict=False), output=out,
+                        bytes_reserved=self._reserve)
+        if self._reserve is None:
+            contents = PdfFileReader(BytesIO(out.getvalue()), strict=False).embedded_signatures[0].pkcs7_content
+            _, _, _, header, body, _ = asn1_parser.parse(contents)  # the DER length, without the zero padding
+            needed = len(header) + len(body) + _RESERVE_MARGIN
+            self._reserve = needed + needed % 2  # pyHanko requires an even reservation
         return out.getvalue()
 
 

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..domain.errors import DomainError, FieldError, InvalidInput
 from ..domain.lifecycle import TransitionRefused
-from ..errors import AuthError, ServiceError
+from ..errors import AuthError, RateLimited, ServiceError
 
 __all__ = ["install", "problem_response"]
 
@@ -82,7 +82,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
-        return problem_response(exc.status, exc.title, exc.detail, exc.code, request)
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+        return problem_response(exc.status, exc.title, exc.detail, exc.code, request, headers=headers)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:

@@ -4,22 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Response
+from fastapi import APIRouter, Depends, Form, Query, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
 from ..auth import Principal, issue_access_token
-from ..db.models import LicenseDocument, LicenseVersion, MarketEntity
+from ..db.models import ApiClient, LicenseDocument, LicenseVersion, MarketEntity, VerificationRecord
 from ..domain.errors import FieldError, InvalidInput
 from ..domain.uscc import Uscc, UsccError
 from ..errors import AuthError, NotFound
 from ..intake import parse_registration
 from ..views import entity_view, license_view
 from .deps import ServicesDep, now, require_scope
-from .schemas import EntityOut, IssuedOut, LicenseOut, Problem, RegistrationIn, StatusChangeOut, TokenOut
+from .schemas import (
+    EntityOut,
+    IssuedOut,
+    LicenseOut,
+    Problem,
+    RegistrationIn,
+    StatusChangeOut,
+    TokenOut,
+    VerificationsOut,
+)
 
-__all__ = ["router"]
+__all__ = ["public_router", "router"]
 
+#: Routes both services serve (no secrets, no writes).
+public_router = APIRouter()
+#: The issuing service's routes.
 router = APIRouter()
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
@@ -27,18 +39,18 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 # -- public ------------------------------------------------------------------------------------
-@router.get("/healthz", tags=["operations"], response_class=PlainTextResponse)
+@public_router.get("/healthz", tags=["operations"], response_class=PlainTextResponse)
 def healthz() -> str:
     return "ok"
 
 
-@router.get("/.well-known/jwks.json", tags=["keys"])
+@public_router.get("/.well-known/jwks.json", tags=["keys"])
 def jwks(services: ServicesDep) -> dict[str, Any]:
     """The QR-token verification keys (ES256, ``kid`` = RFC 7638 thumbprint)."""
     return services.keys.token_keyring().jwks()
 
 
-@router.get("/trust/roots.pem", tags=["keys"], response_class=PlainTextResponse)
+@public_router.get("/trust/roots.pem", tags=["keys"], response_class=PlainTextResponse)
 def roots(services: ServicesDep) -> Response:
     """The root certificate(s) that license signatures chain to."""
     return Response(services.keys.roots_pem(), media_type="application/x-pem-file")
@@ -119,3 +131,23 @@ def get_entity(uscc: str, services: ServicesDep,
         if entity is None:
             raise NotFound("no entity is registered with this USCC", code="entity.unknown")
         return entity_view(entity, services.settings.public_base_url)
+
+
+@router.get("/api/v1/entities/{uscc}/verifications", tags=["licenses"], response_model=VerificationsOut,
+            responses=_PROBLEMS)
+def get_verifications(uscc: str, services: ServicesDep,
+                      _: Annotated[Principal, Depends(require_scope("licenses:read"))],
+                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    """Who checked this entity's license, and when (newest first): the holder's view."""
+    try:
+        code = Uscc.parse(uscc, legacy_allow=services.settings.uscc_legacy_allowlist).value
+    except UsccError as err:
+        raise InvalidInput([FieldError("uscc", err.code, err.detail)]) from None
+    with services.sessions() as s:
+        rows = s.execute(select(VerificationRecord).where(VerificationRecord.subject_uscc == code)
+                         .order_by(VerificationRecord.id.desc()).limit(limit)).scalars().all()
+        clients = {c.client_id: c.name for c in s.execute(
+            select(ApiClient).where(ApiClient.client_id.in_({r.client_id for r in rows}))).scalars()}
+        return {"uscc": code, "verifications": [
+            {"client_id": r.client_id, "client_name": clients.get(r.client_id), "checked_at": r.checked_at.isoformat(),
+             "channel": r.channel, "license_id": r.license_id, "verdict": r.verdict} for r in rows]}

@@ -135,3 +135,17 @@ class Problem(BaseModel):
     code: str
     instance: str | None = None
     errors: list[FieldProblem] | None = None
+
+
+class VerificationOut(BaseModel):
+    client_id: str
+    client_name: str | None
+    checked_at: str
+    channel: Literal["token", "pdf", "entity"]
+    license_id: str | None
+    verdict: Literal["valid", "not_in_force", "invalid", "indeterminate"]
+
+
+class VerificationsOut(BaseModel):
+    uscc: str
+    verifications: list[VerificationOut]

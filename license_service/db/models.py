@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["ApiClient", "Base", "LicenseDocument", "LicenseVersion", "MarketEntity", "RegistrationEvent",
-           "SerialCounter"]
+           "SerialCounter", "VerificationRecord"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -135,3 +135,18 @@ class SerialCounter(Base):
     division_code: Mapped[str] = mapped_column(String(6), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(Integer)
+
+
+class VerificationRecord(Base):
+    """One platform verification: who checked which entity's license, when, how, and the verdict.
+    The only table the verification service writes."""
+
+    __tablename__ = "verifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    channel: Mapped[str] = mapped_column(String(16))  # token | pdf | entity
+    subject_uscc: Mapped[str | None] = mapped_column(String(18), index=True)
+    license_id: Mapped[str | None] = mapped_column(String(96))
+    verdict: Mapped[str] = mapped_column(String(16))

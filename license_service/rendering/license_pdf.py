@@ -9,10 +9,8 @@ widget, added by the sealer); along the bottom edge the public credit system's a
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from io import BytesIO
 from pathlib import Path
 
@@ -22,14 +20,15 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-from ..domain.entity import EntityDetails, EntityKind
+from ..domain.entity import EntityDetails
 from ..domain.errors import FieldError, InvalidInput
 from ..domain.numerals import capital_in_words, format_date, format_term
+from ..layout_templates import load_template
 from .fonts import FontSet, UnrenderableText
 from .qr import draw_qr
 from .seal import SEAL_SIZE
 
-__all__ = ["LicensePage", "LicenseRenderer", "RenderedLicense", "load_template"]
+__all__ = ["LicensePage", "LicenseRenderer", "RenderedLicense"]
 
 PAGE_W, PAGE_H = landscape(A4)
 _INK = Color(0.13, 0.13, 0.13)
@@ -57,12 +56,6 @@ class LicensePage:
 class RenderedLicense:
     pdf: bytes
     seal_box: tuple[float, float, float, float]
-
-
-@cache
-def load_template(directory: Path, kind: EntityKind) -> dict[str, object]:
-    with open(directory / f"{kind.value}.toml", "rb") as f:
-        return tomllib.load(f)
 
 
 def _values(page: LicensePage) -> dict[str, str | None]:

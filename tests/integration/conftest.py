@@ -8,23 +8,25 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from license_service.app import create_app
 from license_service.auth import create_client
 from license_service.config import Settings
 from license_service.services import Services
+from verify_app.app import create_combined_app
 
 BASE = "http://testserver"
 
 
 @pytest.fixture(scope="session")
 def services(database_url: str, keys_dir: Path) -> Services:
-    settings = Settings(database_url=database_url, keys_dir=keys_dir, public_base_url=BASE)
+    settings = Settings(database_url=database_url, keys_dir=keys_dir, public_base_url=BASE,
+                        rate_api_per_second=1000, rate_api_burst=10_000, rate_page_per_second=1000,
+                        rate_page_burst=10_000)
     return Services.build(settings)
 
 
 @pytest.fixture(scope="session")
 def app(services: Services) -> FastAPI:
-    return create_app(services.settings, services)
+    return create_combined_app(services.settings, services)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,108 @@
+"""PDF signature validation, pyHanko's model (DESIGN.md): intact, valid, trusted, whole-file
+coverage, and no modification after signing beyond PAdES LTA updates. ``skip_diff`` is never used.
+
+Returns findings as data; the verification service turns them into report checks. Validation works
+offline from trust roots (no fetching).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+
+from asn1crypto import pem
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.generic import DictionaryObject
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+__all__ = ["TOKEN_PREFIX", "PdfFindings", "load_roots", "validate_license_pdf"]
+
+TOKEN_PREFIX = "elicense-token:"
+
+
+def load_roots(pem_bytes: bytes) -> list[asn1_x509.Certificate]:
+    return [asn1_x509.Certificate.load(der) for _, _, der in pem.unarmor(pem_bytes, multiple=True)]
+
+
+@dataclass(frozen=True)
+class PdfFindings:
+    """What validation found. ``malformed`` is set (and the rest is false) when the file could not
+    be read as a signed PDF at all."""
+
+    malformed: str | None = None
+    signatures: int = 0
+    field_name: str | None = None
+    intact: bool = False
+    valid: bool = False
+    trusted: bool = False
+    entire_file: bool = False
+    unmodified: bool = False  # no change after signing beyond LTA updates, and DocMDP respected
+    modification_level: str | None = None
+    timestamp_trusted: bool | None = None
+    signer: str | None = None
+    signed_at: datetime | None = None
+    token: str | None = None
+
+
+def _token(reader: PdfFileReader) -> str | None:
+    try:
+        info = reader.trailer["/Info"].get_object()
+    except KeyError:
+        return None
+    if not isinstance(info, DictionaryObject):
+        return None
+    kw = info.get("/Keywords")
+    text = str(kw) if kw is not None else ""
+    return text[len(TOKEN_PREFIX):] if text.startswith(TOKEN_PREFIX) else None
+
+
+def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at: datetime | None = None
+                         ) -> PdfFindings:
+    """Validate the (single) certification signature of a license PDF at time ``at`` (None: now).
+
+    Never raises for bad input: any parsing failure is reported as ``malformed``.
+    """
+    try:
+        reader = PdfFileReader(BytesIO(data), strict=False)
+        sigs = reader.embedded_signatures
+    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError, OSError, RecursionError,
+            MemoryError) as e:
+        return PdfFindings(malformed=f"unreadable PDF ({type(e).__name__})")
+    if not sigs:
+        return PdfFindings(malformed="no signature")
+    sig = sigs[0]
+    try:
+        vc = ValidationContext(trust_roots=roots, allow_fetching=False, moment=at)
+        st = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc)
+    except Exception as e:  # pyHanko raises many types for broken CMS/ByteRange; all mean "not genuine"
+        return PdfFindings(malformed=f"signature unreadable ({type(e).__name__})", signatures=len(sigs),
+                           field_name=sig.field_name)
+    level = st.modification_level
+    unmodified = (
+        level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
+        and bool(st.docmdp_ok)
+        and len(sigs) == 1
+    )
+    entire = st.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+        st.coverage == SignatureCoverageLevel.ENTIRE_REVISION and level == ModificationLevel.LTA_UPDATES
+    )
+    ts = st.timestamp_validity
+    try:
+        token = _token(reader)
+    except Exception:
+        token = None
+    return PdfFindings(
+        signatures=len(sigs), field_name=sig.field_name, intact=bool(st.intact), valid=bool(st.valid),
+        trusted=bool(st.trusted), entire_file=bool(entire), unmodified=unmodified,
+        modification_level=level.name if level is not None else None,
+        timestamp_trusted=(bool(ts.intact and ts.valid and ts.trusted) if ts is not None else None),
+        signer=st.signing_cert.subject.human_friendly if st.signing_cert else None,
+        signed_at=ts.timestamp if ts is not None else st.signer_reported_dt,
+        token=token,
+    )

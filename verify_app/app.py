@@ -1,0 +1,62 @@
+"""The verification service's ASGI apps.
+
+``create_app`` serves verification alone (public page, platform API, public keys) with no private
+key loaded; ``create_combined_app`` serves it beside the issuing service (development, one process).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from license_service import app as issuing
+from license_service.api.routes import public_router
+from license_service.api.routes import router as issuing_router
+from license_service.config import Settings
+from license_service.services import Services
+
+from .page import PageRenderer
+from .ratelimit import TokenBucket
+from .routes import VerifyState, router
+from .service import VerificationService
+
+__all__ = ["create_app", "create_combined_app", "served_openapi"]
+
+
+def _attach(app: FastAPI, services: Services) -> FastAPI:
+    s = services.settings
+    app.state.verify = VerifyState(
+        VerificationService(services.sessions, services.keys, s.public_base_url),
+        PageRenderer(s.templates_dir),
+        TokenBucket(s.rate_api_per_second, s.rate_api_burst),
+        TokenBucket(s.rate_page_per_second, s.rate_page_burst),
+        s.max_pdf_bytes,
+    )
+    app.include_router(router)
+    return app
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Verification alone: reads the registry (creates no tables) and public keys only."""
+    settings = settings or Settings()
+    services = services or Services.build(settings, create_tables=False)
+    app = issuing.base_app(settings)
+    app.state.services = services
+    app.include_router(public_router)
+    return _attach(app, services)
+
+
+def create_combined_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The issuing service and verification in one app (``elicense serve --app all``)."""
+    settings = settings or Settings()
+    services = services or Services.build(settings)
+    return _attach(issuing.create_app(settings, services), services)
+
+
+def served_openapi() -> dict[str, Any]:
+    """The combined app's OpenAPI document (built without a database or keys): openapi.yaml."""
+    app = issuing.base_app(Settings())
+    for r in (public_router, issuing_router, router):
+        app.include_router(r)
+    return app.openapi()

@@ -1,0 +1,91 @@
+"""The public page behind the QR code: one glance tells genuine-and-in-force, genuine-but-not-in-force
+or not genuine. Chinese by default, English on request (``?lang=en``). Shows only what the public
+credit system shows; every value goes through Jinja's autoescaping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from license_service.domain.entity import EntityKind
+from license_service.layout_templates import load_template
+
+from .report import VerificationReport
+
+__all__ = ["PageRenderer"]
+
+_EN_LABELS = {
+    "名称": "Name", "类型": "Type", "法定代表人": "Legal representative", "负责人": "Person in charge",
+    "执行事务合伙人": "Managing partner", "投资人": "Investor", "经营者": "Operator", "组成形式": "Form of operation",
+    "经营范围": "Business scope", "注册资本": "Registered capital", "成员出资总额": "Total member contributions",
+    "成立日期": "Established on", "注册日期": "Registered on", "营业期限": "Business term",
+    "合伙期限": "Partnership term",
+    "住所": "Domicile", "营业场所": "Business premises", "主要经营场所": "Principal place of business",
+    "经营场所": "Place of business",
+}
+
+TEXT: dict[str, dict[str, Any]] = {
+    "zh": {
+        "html_lang": "zh-CN", "other_lang": "en", "other_html_lang": "en", "switch": "English",
+        "title": "电子营业执照核验", "registered_items": "登记事项", "this_license": "本执照", "uscc": "统一社会信用代码",
+        "authority": "登记机关", "serial": "证照编号", "version": "版本", "registered_on": "登记日期",
+        "issued_at": "签发时间", "status": "状态", "how": "核验项目", "checked_at": "核验时间：",
+        "see_current": "查看现行有效的执照 →",
+        "statuses": {"current": "现行有效", "superseded": "已被替代", "revoked": "已吊销", "cancelled": "已注销"},
+        "valid": ("✓", "真实有效", "本执照由登记机关签发，现行有效。"),
+        "superseded": ("!", "真实，但已失效", "本执照已于 {on} 被第 {n} 版执照替代。"),
+        "revoked": ("!", "真实，但已吊销", "本执照已于 {on} 被吊销。原因：{reason}"),
+        "cancelled": ("!", "真实，但已注销", "该主体已于 {on} 注销。原因：{reason}"),
+        "invalid": ("✕", "不是真实有效的执照", "该二维码或文件不是登记机关签发的电子营业执照，或已被篡改。请勿信任。"),
+        "indeterminate": ("?", "暂时无法判断", "无法确认该执照的真伪或状态，请稍后再试或联系登记机关。"),
+    },
+    "en": {
+        "html_lang": "en", "other_lang": "zh", "other_html_lang": "zh-CN", "switch": "中文",
+        "title": "Electronic business license check", "registered_items": "Registered items",
+        "this_license": "This license", "uscc": "Unified social credit code", "authority": "Registration authority",
+        "serial": "License serial", "version": "Version", "registered_on": "Registered on", "issued_at": "Issued at",
+        "status": "Status", "how": "What was checked", "checked_at": "Checked at",
+        "see_current": "See the license in force →",
+        "statuses": {"current": "in force", "superseded": "superseded", "revoked": "revoked", "cancelled": "cancelled"},
+        "valid": ("✓", "Genuine and in force", "Issued by the registration authority and in force."),
+        "superseded": ("!", "Genuine, but no longer in force", "Superseded on {on} by version {n}."),
+        "revoked": ("!", "Genuine, but revoked", "Revoked on {on}. Reason: {reason}"),
+        "cancelled": ("!", "Genuine, but cancelled", "The entity was deregistered on {on}. Reason: {reason}"),
+        "invalid": ("✕", "Not a genuine license", "This code or file was not issued by the registration authority, "
+                    "or it was altered. Do not rely on it."),
+        "indeterminate": ("?", "Cannot be decided now", "The license could not be checked; try again later or ask "
+                          "the registration authority."),
+    },
+}
+
+
+class PageRenderer:
+    def __init__(self, templates_dir: Path) -> None:
+        self._env = Environment(loader=FileSystemLoader(templates_dir / "verify"),
+                                autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+        self._templates_dir = templates_dir
+
+    def render(self, report: VerificationReport, lang: str) -> str:
+        t = TEXT["en" if lang == "en" else "zh"]
+        data = report.as_json()
+        lic = data["license"]
+        verdict = data["verdict"]
+        key = verdict if verdict != "not_in_force" else (lic["status"] if lic else "indeterminate")
+        mark, headline, explain = t[key]
+        current_url = None
+        rows: list[tuple[str, str]] = []
+        if lic:
+            on = (lic["status_changed_at"] or "")[:10]
+            successor = lic["superseded_by"] or {}
+            explain = explain.format(on=on, n=successor.get("version", "?"), reason=lic["status_reason"] or "—")
+            current_url = lic["current"]["verify_url"] if lic["current"] else None
+            tpl = load_template(self._templates_dir / "license", EntityKind(lic["entity_kind"]))
+            for row in tpl["left"] + tpl["right"]:
+                value = lic.get(row["field"])
+                if value:
+                    rows.append((row["label"] if lang != "en" else _EN_LABELS.get(row["label"], row["label"]), value))
+        return self._env.get_template("license.html").render(
+            t=t, verdict=verdict, banner={"mark": mark, "headline": headline, "explain": explain},
+            lic=lic, rows=rows, checks=data["checks"], checked_at=data["checked_at"], current_url=current_url)

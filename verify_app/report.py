@@ -1,0 +1,68 @@
+"""The verification report (DESIGN.md REPORT): a verdict plus one entry per check, each with a
+stable reason code. Judgements are data; the verdict is derived in one place (:func:`verdict_of`)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Check", "Verdict", "VerificationReport", "verdict_of"]
+
+
+class Verdict(enum.StrEnum):
+    VALID = "valid"  # genuine and in force
+    NOT_IN_FORCE = "not_in_force"  # genuine, but superseded, revoked or cancelled
+    INVALID = "invalid"  # not issued by us, or altered
+    INDETERMINATE = "indeterminate"  # cannot be decided; the failing check says why
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check. ``reason`` is a stable code (``token.signature``, ``pdf.modified``...).
+    A failed check with ``indeterminate`` set makes the verdict indeterminate rather than invalid."""
+
+    name: str
+    ok: bool
+    reason: str
+    detail: str = ""
+    indeterminate: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "reason": self.reason, "detail": self.detail}
+
+
+def verdict_of(checks: list[Check], status: str | None) -> Verdict:
+    """invalid if any check failed outright; else indeterminate if any could not be decided; else
+    valid when the registry says current, not_in_force otherwise."""
+    if any(not c.ok and not c.indeterminate for c in checks):
+        return Verdict.INVALID
+    if any(not c.ok for c in checks) or status is None:
+        return Verdict.INDETERMINATE
+    return Verdict.VALID if status == "current" else Verdict.NOT_IN_FORCE
+
+
+@dataclass
+class VerificationReport:
+    checks: list[Check]
+    status: str | None
+    checked_at: datetime
+    license: dict[str, Any] | None = None
+    subject_uscc: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def verdict(self) -> Verdict:
+        return verdict_of(self.checks, self.status)
+
+    def as_json(self) -> dict[str, Any]:
+        out = {
+            "verdict": self.verdict.value,
+            "status": self.status if self.verdict in (Verdict.VALID, Verdict.NOT_IN_FORCE) else None,
+            "checks": [c.as_json() for c in self.checks],
+            "license": self.license if self.verdict in (Verdict.VALID, Verdict.NOT_IN_FORCE) else None,
+            "checked_at": self.checked_at.isoformat(),
+        }
+        out.update(self.extra)
+        return out

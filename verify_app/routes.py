@@ -1,0 +1,141 @@
+"""The verification service's routes: the public page and the platform verification API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from license_service.api.deps import CurrentClient, now
+from license_service.api.schemas import Problem
+from license_service.auth import Principal
+from license_service.domain.errors import FieldError, InvalidInput
+from license_service.domain.uscc import Uscc, UsccError
+from license_service.errors import RateLimited
+
+from .page import PageRenderer
+from .ratelimit import TokenBucket
+from .report import VerificationReport
+from .service import VerificationService
+
+__all__ = ["VerifyState", "router"]
+
+router = APIRouter()
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 413, 422, 429)
+}
+_PAGE_HEADERS = {
+    "Cache-Control": "no-store",  # the status may change at any moment
+    "Referrer-Policy": "no-referrer",  # the URL carries the token
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+class VerifyState:
+    """What the verification routes need, kept on ``app.state.verify``."""
+
+    def __init__(self, service: VerificationService, page: PageRenderer, api_limit: TokenBucket,
+                 page_limit: TokenBucket, max_pdf_bytes: int) -> None:
+        self.service = service
+        self.page = page
+        self.api_limit = api_limit
+        self.page_limit = page_limit
+        self.max_pdf_bytes = max_pdf_bytes
+
+
+def _state(request: Request) -> VerifyState:
+    state: VerifyState = request.app.state.verify
+    return state
+
+
+StateDep = Annotated[VerifyState, Depends(_state)]
+
+
+def _platform(principal: CurrentClient, state: StateDep) -> Principal:
+    """A client with scope ``verify``, within its rate limit."""
+    principal.require("verify")
+    wait = state.api_limit.take(principal.client_id)
+    if wait is not None:
+        raise RateLimited(wait)
+    return principal
+
+
+Platform = Annotated[Principal, Depends(_platform)]
+
+
+class CheckOut(BaseModel):
+    name: str
+    ok: bool
+    reason: str
+    detail: str
+
+
+class ReportOut(BaseModel):
+    verdict: Literal["valid", "not_in_force", "invalid", "indeterminate"]
+    status: Literal["current", "superseded", "revoked", "cancelled"] | None
+    checks: list[CheckOut]
+    license: dict[str, Any] | None
+    checked_at: str
+
+
+class TokenIn(BaseModel):
+    token: Annotated[str, Field(min_length=1, max_length=8192)]
+
+    model_config = {"extra": "forbid"}
+
+
+def _answer(state: VerifyState, principal: Principal, channel: str, report: VerificationReport) -> dict[str, Any]:
+    state.service.record(principal.client_id, channel, report)
+    return report.as_json()
+
+
+@router.get("/v/{token}", tags=["public"], response_class=HTMLResponse,
+            responses={200: {"content": {"text/html": {},
+                                         "application/json": {"schema": ReportOut.model_json_schema()}},
+                             "description": "the public page, or the REPORT with Accept: application/json"},
+                       429: _PROBLEMS[429]})
+def public_page(token: str, request: Request, state: StateDep,
+                lang: Annotated[Literal["zh", "en"], Query()] = "zh") -> Response:
+    """What a phone camera opens: the verdict in one glance, and the license's public items."""
+    wait = state.page_limit.take(request.client.host if request.client else "?")
+    if wait is not None:
+        raise RateLimited(wait)
+    report = state.service.verify_token(token, at=now())
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(report.as_json(), headers={"Cache-Control": "no-store", "Vary": "Accept"})
+    return HTMLResponse(state.page.render(report, lang), headers={**_PAGE_HEADERS, "Vary": "Accept"})
+
+
+@router.post("/api/v1/verify/token", tags=["verification"], response_model=ReportOut, responses=_PROBLEMS)
+def verify_token(body: TokenIn, state: StateDep, principal: Platform) -> dict[str, Any]:
+    """Verify a QR token: signature, key, claims, registry agreement and status."""
+    return _answer(state, principal, "token", state.service.verify_token(body.token, at=now()))
+
+
+@router.post("/api/v1/verify/pdf", tags=["verification"], response_model=ReportOut, responses=_PROBLEMS)
+def verify_pdf(state: StateDep, principal: Platform,
+               file: Annotated[UploadFile, File(description="the license PDF")]) -> dict[str, Any]:
+    """Verify a license PDF: pyHanko's checks (intact, valid, trusted, whole file, unmodified, timestamp),
+    its embedded token, and agreement of token, PDF and registry."""
+    data = file.file.read(state.max_pdf_bytes + 1)
+    if len(data) > state.max_pdf_bytes:
+        from fastapi import HTTPException
+
+        raise HTTPException(413, f"PDF uploads are limited to {state.max_pdf_bytes} bytes")
+    if not data.startswith(b"%PDF-"):
+        raise InvalidInput([FieldError("file", "pdf.not_pdf", "the file is not a PDF (no %PDF- header)")])
+    return _answer(state, principal, "pdf", state.service.verify_pdf(data, at=now()))
+
+
+@router.get("/api/v1/verify/entity/{uscc}", tags=["verification"], response_model=ReportOut, responses=_PROBLEMS)
+def verify_entity(uscc: str, state: StateDep, principal: Platform,
+                  name: Annotated[str | None, Query(max_length=200)] = None) -> dict[str, Any]:
+    """Is this USCC a registered entity in good standing; does ``name`` match; which license is current."""
+    try:
+        code = Uscc.parse(uscc)
+    except UsccError as err:
+        raise InvalidInput([FieldError("uscc", err.code, err.detail)]) from None
+    return _answer(state, principal, "entity", state.service.verify_entity(code, name, at=now()))
