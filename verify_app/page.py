@@ -29,7 +29,8 @@ _EN_LABELS = {
 TEXT: dict[str, dict[str, Any]] = {
     "zh": {
         "html_lang": "zh-CN", "other_lang": "en", "other_html_lang": "en", "switch": "English",
-        "title": "电子营业执照核验", "registered_items": "登记事项", "this_license": "本执照", "uscc": "统一社会信用代码",
+        "title": "电子营业执照核验", "registered_items": "登记事项", "this_license": "本执照",
+        "uscc": "统一社会信用代码",
         "authority": "登记机关", "serial": "证照编号", "version": "版本", "registered_on": "登记日期",
         "issued_at": "签发时间", "status": "状态", "how": "核验项目", "checked_at": "核验时间：",
         "see_current": "查看现行有效的执照 →",
