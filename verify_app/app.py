@@ -24,8 +24,8 @@ from .service import VerificationService
 __all__ = ["create_app", "create_combined_app", "served_openapi"]
 
 
-def _attach(app: FastAPI, services: Services) -> FastAPI:
-    s = services.settings
+def _attach(app: FastAPI, settings: Settings, services: Services) -> FastAPI:
+    s = settings
     app.state.verify = VerifyState(
         VerificationService(services.sessions, services.keys, s.public_base_url),
         PageRenderer(s.templates_dir),
@@ -44,14 +44,14 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = issuing.base_app(settings)
     app.state.services = services
     app.include_router(public_router)
-    return _attach(app, services)
+    return _attach(app, settings, services)
 
 
 def create_combined_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """The issuing service and verification in one app (``elicense serve --app all``)."""
     settings = settings or Settings()
     services = services or Services.build(settings)
-    return _attach(issuing.create_app(settings, services), services)
+    return _attach(issuing.create_app(settings, services), settings, services)
 
 
 def served_openapi() -> dict[str, Any]:

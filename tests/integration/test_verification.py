@@ -1,0 +1,250 @@
+"""Verification over HTTP through the real app (SQLite and PostgreSQL): verdicts through every
+channel across the lifecycle, the adversarial corpus, the token corpus, records, limits."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from fastapi.testclient import TestClient
+
+from license_service.config import Settings
+from license_service.services import Services
+from signing.keys import ensure_dev_keys
+from signing.tokens import TokenSigningKey, sign_claims
+from tests.adversarial.attacks import build_corpus
+from tests.conftest import entity, event
+from verify_app.app import create_combined_app
+
+Client = Callable[[str], TestClient]
+
+
+@pytest.fixture
+def verifier(client_for: Client) -> TestClient:
+    return client_for("verify")
+
+
+def _issue(registrar: TestClient, ent: dict[str, Any], kind: str = "establishment", **over: Any) -> dict[str, Any]:
+    r = registrar.post("/api/v1/registrations", json=event(kind, ent, **over))
+    assert r.status_code in (200, 201), r.text
+    return r.json()
+
+
+def _pdf(registrar: TestClient, lic: dict[str, Any]) -> bytes:
+    return registrar.get(f"/api/v1/licenses/{lic['license_id']}/pdf").content
+
+
+def _all_channels(anon: TestClient, verifier: TestClient, lic: dict[str, Any], pdf: bytes) -> list[dict[str, Any]]:
+    reports = [
+        verifier.post("/api/v1/verify/token", json={"token": lic["token"]}),
+        verifier.post("/api/v1/verify/pdf", files={"file": ("l.pdf", pdf, "application/pdf")}),
+        anon.get(f"/v/{lic['token']}", headers={"Accept": "application/json"}),
+    ]
+    for r in reports:
+        assert r.status_code == 200, r.text
+    return [r.json() for r in reports]
+
+
+def test_lifecycle_verdicts_through_every_channel(anon: TestClient, registrar: TestClient,
+                                                 verifier: TestClient) -> None:
+    ent = entity()
+    v1 = _issue(registrar, ent)["license"]
+    pdf1 = _pdf(registrar, v1)
+    for rep in _all_channels(anon, verifier, v1, pdf1):
+        assert rep["verdict"] == "valid" and rep["status"] == "current", rep
+        assert all(c["ok"] for c in rep["checks"])
+        assert rep["license"]["name"] == ent["name"] and rep["license"]["version"] == 1
+    ent_report = verifier.get(f"/api/v1/verify/entity/{ent['uscc']}", params={"name": ent["name"]}).json()
+    assert ent_report["verdict"] == "valid" and ent_report["license"]["license_id"] == v1["license_id"]
+
+    # change (变更): the old version is genuine but superseded, and names its successor
+    v2 = _issue(registrar, {**ent, "address": "吉首市人民路2号"}, "change",
+                decided_at="2019-03-01T10:00:00+08:00", reason="变更住所")["license"]
+    for rep in _all_channels(anon, verifier, v1, pdf1):
+        assert rep["verdict"] == "not_in_force" and rep["status"] == "superseded", rep
+        assert rep["license"]["superseded_by"]["version"] == 2
+        assert rep["license"]["superseded_by"]["license_id"] == v2["license_id"]
+        assert rep["license"]["status_changed_at"].startswith("2019-03-01")
+        assert rep["license"]["current"]["license_id"] == v2["license_id"]
+    for rep in _all_channels(anon, verifier, v2, _pdf(registrar, v2)):
+        assert rep["verdict"] == "valid"
+    ent_report = verifier.get(f"/api/v1/verify/entity/{ent['uscc']}").json()
+    assert ent_report["license"]["license_id"] == v2["license_id"]
+
+    # revocation (吊销): not in force, with date and reason
+    _issue(registrar, {"uscc": ent["uscc"]}, "revocation", decided_at="2020-01-02T10:00:00+08:00",
+           reason="未按规定公示年度报告")
+    for rep in _all_channels(anon, verifier, v2, _pdf(registrar, v2)):
+        assert rep["verdict"] == "not_in_force" and rep["status"] == "revoked"
+        assert rep["license"]["status_changed_at"].startswith("2020-01-02")
+        assert rep["license"]["status_reason"] == "未按规定公示年度报告"
+    assert verifier.get(f"/api/v1/verify/entity/{ent['uscc']}").json()["verdict"] == "not_in_force"
+
+
+def test_cancelled_license(anon: TestClient, registrar: TestClient, verifier: TestClient) -> None:
+    ent = entity("cooperative", name="湘西茶叶专业合作社")
+    lic = _issue(registrar, ent)["license"]
+    _issue(registrar, {"uscc": ent["uscc"]}, "cancellation", decided_at="2021-06-01T09:00:00+08:00", reason="决议解散")
+    for rep in _all_channels(anon, verifier, lic, _pdf(registrar, lic)):
+        assert rep["verdict"] == "not_in_force" and rep["status"] == "cancelled"
+        assert rep["license"]["status_reason"] == "决议解散"
+
+
+def test_entity_checks(verifier: TestClient, registrar: TestClient) -> None:
+    ent = entity()
+    _issue(registrar, ent)
+    r = verifier.get(f"/api/v1/verify/entity/{ent['uscc']}", params={"name": "别的公司"}).json()
+    assert r["verdict"] == "invalid" and {"name": "name", "ok": False, "reason": "entity.name_mismatch",
+                                          "detail": ""} in r["checks"]
+    unknown = verifier.get("/api/v1/verify/entity/91433101MA4L1A2B9M").json()
+    assert unknown["verdict"] == "invalid" and unknown["checks"][0]["reason"] == "entity.unknown"
+    bad = verifier.get("/api/v1/verify/entity/91433101MA4L1A2B9N")
+    assert bad.status_code == 422 and bad.json()["errors"][0]["rule"] == "uscc.check_character"
+
+
+def test_verifications_are_recorded(registrar: TestClient, verifier: TestClient) -> None:
+    ent = entity()
+    lic = _issue(registrar, ent)["license"]
+    verifier.post("/api/v1/verify/token", json={"token": lic["token"]})
+    verifier.get(f"/api/v1/verify/entity/{ent['uscc']}")
+    got = registrar.get(f"/api/v1/entities/{ent['uscc']}/verifications").json()
+    assert [(v["channel"], v["verdict"]) for v in got["verifications"]] == [("entity", "valid"), ("token", "valid")]
+    assert got["verifications"][0]["client_name"] == "test" and got["verifications"][0]["checked_at"]
+    assert verifier.get(f"/api/v1/entities/{ent['uscc']}/verifications").status_code == 403
+
+
+def test_upload_limits(verifier: TestClient) -> None:
+    r = verifier.post("/api/v1/verify/pdf", files={"file": ("x.pdf", b"%PDF-" + b"0" * (3 << 20), "application/pdf")})
+    assert r.status_code == 413 and r.headers["content-type"].startswith("application/problem+json")
+    r = verifier.post("/api/v1/verify/pdf", files={"file": ("x.txt", b"hello", "text/plain")})
+    assert r.status_code == 422 and r.json()["errors"][0] == {
+        "field": "file", "rule": "pdf.not_pdf", "detail": "the file is not a PDF (no %PDF- header)"}
+    assert verifier.post("/api/v1/verify/pdf").status_code == 422
+
+
+def test_scope_required(client_for: Client, anon: TestClient) -> None:
+    assert anon.post("/api/v1/verify/token", json={"token": "x"}).status_code == 401
+    assert client_for("licenses:read").post("/api/v1/verify/token", json={"token": "x"}).status_code == 403
+
+
+# -- the adversarial corpus ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, client_for: Client) -> list[Any]:
+    registrar = client_for("registrations:write licenses:read")
+    ent = entity(name="湘西峒河生态农业科技有限公司")
+    genuine = _pdf(registrar, _issue(registrar, ent)["license"])
+    other = _pdf(registrar, _issue(registrar, entity(name="湘西另一家科技有限公司"))["license"])
+    # the same layout and token format, from a CA and token key that are not ours, on another registry
+    home = tmp_path_factory.mktemp("foreign")
+    ensure_dev_keys(home / "keys")
+    foreign_services = Services.build(Settings(database_url=f"sqlite:///{home}/f.db", keys_dir=home / "keys"))
+    foreign_app = TestClient(create_combined_app(foreign_services.settings, foreign_services))
+    from license_service.auth import create_client
+
+    cid, secret = create_client(foreign_services.sessions, "f", ["registrations:write", "licenses:read"],
+                                at=datetime.now(UTC))
+    tok = foreign_app.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
+                                                 "client_secret": secret}).json()["access_token"]
+    foreign_app.headers["Authorization"] = f"Bearer {tok}"
+    flic = foreign_app.post("/api/v1/registrations", json=event("establishment", ent)).json()["license"]
+    foreign = foreign_app.get(f"/api/v1/licenses/{flic['license_id']}/pdf").content
+    return build_corpus(tmp_path_factory.mktemp("corpus"), genuine, other, foreign)
+
+
+def test_corpus_attack(corpus: list[Any], verifier: TestClient) -> None:
+    seen = []
+    for path, attack in corpus:
+        r = verifier.post("/api/v1/verify/pdf", files={"file": (path.name, path.read_bytes(), "application/pdf")})
+        assert r.status_code == attack.status, (path.name, r.text)
+        body = r.json()
+        if attack.verdict is None:
+            assert {e["rule"] for e in body["errors"]} & attack.reasons, (path.name, body)
+        else:
+            assert body["verdict"] == attack.verdict, (path.name, body)
+            assert body["license"] is None and body["status"] is None
+            failed = {c["reason"] for c in body["checks"] if not c["ok"]}
+            assert failed & attack.reasons, (path.name, failed)
+        seen.append(path.name)
+    assert len(seen) == 15
+
+
+# -- the token corpus -------------------------------------------------------------------------------
+def _b64(b: bytes) -> str:
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+@pytest.fixture(scope="module")
+def token_corpus(client_for: Client, keys_dir: Path) -> dict[str, tuple[str, str]]:
+    registrar = client_for("registrations:write licenses:read")
+    lic = _issue(registrar, entity())["license"]
+    genuine = lic["token"]
+    h, p, s = genuine.split(".")
+    header = json.loads(base64.urlsafe_b64decode(h + "=="))
+    claims = json.loads(base64.urlsafe_b64decode(p + "=="))
+    key = TokenSigningKey.from_pem((keys_dir / "token.key").read_text())
+    pub = serialization.load_pem_private_key(key.private_pem.encode(), None).public_key()
+    forms = {
+        "pem": pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "der": pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+        "ssh": pub.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH),
+    }
+
+    def hs256(secret: bytes) -> str:
+        hh = _b64(json.dumps({**header, "alg": "HS256"}).encode())
+        return f"{hh}.{p}.{_b64(hmac.new(secret, f'{hh}.{p}'.encode(), hashlib.sha256).digest())}"
+
+    now = int(datetime.now(UTC).timestamp())
+    changed = base64.urlsafe_b64decode(p + "==").replace(b'"ver":1', b'"ver":2')
+    out = {
+        "alg_none": (f"{_b64(json.dumps({**header, 'alg': 'none'}).encode())}.{p}.", "token.alg"),
+        **{f"hs256_keyed_with_public_key_{k}": (hs256(v), "token.alg") for k, v in forms.items()},
+        "unknown_kid": (f"{_b64(json.dumps({**header, 'kid': 'x' * 43}).encode())}.{p}.{s}", "token.unknown_kid"),
+        "expired": (sign_claims({**claims, "exp": now - 60}, key), "token.expired"),
+        "not_yet_valid": (sign_claims({**claims, "nbf": now + timedelta(days=1).total_seconds().__int__()}, key),
+                          "token.not_yet_valid"),
+        "oversized": (sign_claims({**claims, "pad": "x" * 4000}, key), "token.oversized"),
+        "one_payload_character_changed": (f"{h}.{_b64(changed)}.{s}", "token.signature"),
+        "our_key_but_claims_disagree_with_registry": (sign_claims({**claims, "rep": "冒名"}, key),
+                                                      "claims.registry_mismatch"),
+    }
+    return out
+
+
+def test_token_corpus(token_corpus: dict[str, tuple[str, str]], verifier: TestClient, anon: TestClient) -> None:
+    for name, (token, reason) in token_corpus.items():
+        for r in (verifier.post("/api/v1/verify/token", json={"token": token}),
+                  anon.get(f"/v/{token}", headers={"Accept": "application/json"})):
+            assert r.status_code == 200, (name, r.status_code, r.text)
+            body = r.json()
+            assert body["verdict"] == "invalid", (name, body)
+            assert reason in {c["reason"] for c in body["checks"] if not c["ok"]}, (name, body)
+        page = anon.get(f"/v/{token}")
+        assert page.status_code == 200 and 'class="banner invalid"' in page.text, name
+
+
+# -- limits -------------------------------------------------------------------------------------------
+def test_rate_limits_answer_429_with_retry_after(services: Services, registrar: TestClient) -> None:
+    settings = services.settings.model_copy(update={"rate_api_per_second": 0.01, "rate_api_burst": 2,
+                                                    "rate_page_per_second": 0.01, "rate_page_burst": 3})
+    app = create_combined_app(settings, services)
+    from license_service.auth import create_client
+
+    cid, secret = create_client(services.sessions, "limited", ["verify"], at=datetime.now(UTC))
+    c = TestClient(app)
+    c.headers["Authorization"] = "Bearer " + c.post("/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": cid, "client_secret": secret}).json()["access_token"]
+    codes = [c.post("/api/v1/verify/token", json={"token": "a.b.c"}).status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    r = c.post("/api/v1/verify/token", json={"token": "a.b.c"})
+    assert r.headers["retry-after"].isdigit() and int(r.headers["retry-after"]) >= 1
+    assert r.headers["content-type"].startswith("application/problem+json") and r.json()["code"] == "rate_limited"
+    page = [c.get("/v/a.b.c").status_code for _ in range(4)]
+    assert page == [200, 200, 200, 429]
