@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(fonts-wqy-microhei fonts-hanazono poppler-utils libnss3-tools)
+# the tests also drive a real browser (Debian's Chromium, through Playwright; no browser download)
+[ "${1:-}" = "--test" ] && DEBS+=(chromium)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

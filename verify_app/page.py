@@ -4,12 +4,14 @@ credit system shows; every value goes through Jinja's autoescaping."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from license_service.domain.entity import EntityKind
+from license_service.domain.numerals import format_date
 from license_service.layout_templates import load_template
 
 from .report import VerificationReport
@@ -62,10 +64,25 @@ TEXT: dict[str, dict[str, Any]] = {
 }
 
 
+_CST = timezone(timedelta(hours=8))
+
+
+def _local_date(iso: str) -> str:
+    """``2019-01-02`` or a timestamp -> ``2019年01月02日`` (Beijing date), as the license prints dates."""
+    d = datetime.fromisoformat(iso)
+    return format_date(d.astimezone(_CST).date() if isinstance(d, datetime) and d.tzinfo else d.date())
+
+
+def _local_time(iso: str) -> str:
+    return datetime.fromisoformat(iso).astimezone(_CST).strftime("%Y-%m-%d %H:%M:%S（北京时间 UTC+8）")
+
+
 class PageRenderer:
     def __init__(self, templates_dir: Path) -> None:
         self._env = Environment(loader=FileSystemLoader(templates_dir / "verify"),
                                 autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+        self._env.filters["local_date"] = _local_date
+        self._env.filters["local_time"] = _local_time
         self._templates_dir = templates_dir
 
     def render(self, report: VerificationReport, lang: str) -> str:
@@ -78,7 +95,7 @@ class PageRenderer:
         current_url = None
         rows: list[tuple[str, str]] = []
         if lic:
-            on = (lic["status_changed_at"] or "")[:10]
+            on = _local_date(lic["status_changed_at"]) if lic["status_changed_at"] else "—"
             successor = lic["superseded_by"] or {}
             explain = explain.format(on=on, n=successor.get("version", "?"), reason=lic["status_reason"] or "—")
             current_url = lic["current"]["verify_url"] if lic["current"] else None

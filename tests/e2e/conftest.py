@@ -25,13 +25,17 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, home: Path) -> None:
+    """``elicense serve`` in ``home``; ``app`` is all | issuing | verify; ``db`` and ``keys`` may be shared."""
+
+    def __init__(self, home: Path, *, app: str = "all", db: Path | None = None, keys: Path | None = None,
+                 env: dict[str, str] | None = None) -> None:
         self.home = home
+        self.app = app
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, "ELICENSE_DATABASE_URL": f"sqlite:///{home}/elicense.db",
-                    "ELICENSE_KEYS_DIR": str(home / "keys"), "ELICENSE_PUBLIC_BASE_URL": self.base,
-                    "ELICENSE_ENV": "development"}
+        self.env = {**os.environ, "ELICENSE_DATABASE_URL": f"sqlite:///{db or home / 'elicense.db'}",
+                    "ELICENSE_KEYS_DIR": str(keys or home / "keys"), "ELICENSE_PUBLIC_BASE_URL": self.base,
+                    "ELICENSE_ENV": "development", **(env or {})}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> str:
@@ -41,7 +45,8 @@ class Server:
 
     def start(self) -> None:
         log = open(self.home / "server.log", "wb")
-        self.proc = subprocess.Popen([ELICENSE, "serve", "--port", str(self.port)], env=self.env, cwd=self.home,
+        self.proc = subprocess.Popen([ELICENSE, "serve", "--port", str(self.port), "--app", self.app],
+                                     env=self.env, cwd=self.home,
                                      stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -66,12 +71,16 @@ class Server:
         return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {tok}"}, timeout=60)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def require_tools() -> None:
     for tool in ("pdfsig", "pdftotext", "pdftoppm", "certutil"):
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} is missing: the README's test command installs poppler-utils and libnss3-tools")
-    s = Server(tmp_path_factory.mktemp("server"))
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_tools()
+    s = Server(tmp_path_factory.mktemp("server"), env={"ELICENSE_RATE_PAGE_BURST": "1000"})
     s.start()
     yield s
     s.stop()

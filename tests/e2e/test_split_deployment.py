@@ -1,0 +1,57 @@
+"""The verification service as deployed: its own process, a keys folder with no private key in it,
+the registry shared with the issuing service. It still verifies everything."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import entity, event
+
+from .conftest import Server
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server, Path]]:
+    home = tmp_path_factory.mktemp("split")
+    issuing = Server(home / "issuing", app="issuing", db=home / "registry.db", keys=home / "keys")
+    issuing.home.mkdir()
+    issuing.start()  # generates the dev keys and the schema
+    public_keys = home / "public-keys"
+    public_keys.mkdir()
+    for f in (home / "keys").iterdir():
+        if f.suffix in (".pem",) or f.name.endswith("jwks.json"):
+            shutil.copy(f, public_keys / f.name)
+    verify = Server(home / "verify", app="verify", db=home / "registry.db", keys=public_keys)
+    verify.home.mkdir()
+    verify.start()
+    yield issuing, verify, public_keys
+    verify.stop()
+    issuing.stop()
+
+
+def test_verifier_without_private_keys_verifies_everything(split: tuple[Server, Server, Path]) -> None:
+    issuing, verify, public_keys = split
+    assert not [p for p in public_keys.iterdir() if p.suffix == ".key"]
+    assert not any(b"PRIVATE KEY" in p.read_bytes() for p in public_keys.iterdir())
+    reg = issuing.client("registrations:write licenses:read")
+    ent = entity()
+    lic = reg.post("/api/v1/registrations", json=event("establishment", ent)).json()["license"]
+    pdf = reg.get(f"/api/v1/licenses/{lic['license_id']}/pdf").content
+    # an access token from the issuing service, checked by the verifier with the public key alone
+    plat = issuing.client("verify")
+    v = httpx.Client(base_url=verify.base, headers=plat.headers, timeout=30)
+    assert v.post("/api/v1/verify/token", json={"token": lic["token"]}).json()["verdict"] == "valid"
+    assert v.post("/api/v1/verify/pdf", files={"file": ("l.pdf", pdf, "application/pdf")}).json()["verdict"] == "valid"
+    assert v.get(f"/api/v1/verify/entity/{ent['uscc']}").json()["verdict"] == "valid"
+    page = httpx.get(f"{verify.base}/v/{lic['token']}")
+    assert page.status_code == 200 and 'class="banner valid"' in page.text
+    assert httpx.get(f"{verify.base}/.well-known/jwks.json").json() == httpx.get(
+        f"{issuing.base}/.well-known/jwks.json").json()
+    # the verifier serves no issuing route, and still holds no private key afterwards
+    assert v.post("/api/v1/registrations", json={}).status_code == 404
+    assert not [p for p in public_keys.iterdir() if p.suffix == ".key"]
