@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from starlette.middleware.base import RequestResponseEndpoint
 from starlette.responses import Response
@@ -27,6 +29,7 @@ def base_app(settings: Settings) -> FastAPI:
         description="The v1 contract of DESIGN.md. Errors are RFC 9457 problem+json.",
     )
     problems.install(app)
+    _document_problems(app)
 
     @app.middleware("http")
     async def _body_limit(request: Request, call_next: RequestResponseEndpoint) -> Response:
@@ -38,6 +41,37 @@ def base_app(settings: Settings) -> FastAPI:
         return await call_next(request)
 
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Every error response is problem+json (api/problems.py); say so in the OpenAPI document, for
+    FastAPI's implicit 422s too, in place of its HTTPValidationError schema."""
+    from fastapi.openapi.utils import get_openapi
+
+    from .api.schemas import Problem
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                              description=app.description, routes=app.routes)
+            problem_ref = {"$ref": "#/components/schemas/Problem"}
+            for ops in doc.get("paths", {}).values():
+                for op in ops.values():
+                    for code, resp in op.get("responses", {}).items():
+                        if code.isdigit() and int(code) >= 400:
+                            resp["content"] = {"application/problem+json": {"schema": problem_ref}}
+                            if resp.get("description") in ("Validation Error", "Successful Response"):
+                                resp["description"] = "Problem details (RFC 9457)"
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            schemas.pop("HTTPValidationError", None)
+            schemas.pop("ValidationError", None)
+            schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in schemas["Problem"].pop("$defs", {}).items():
+                schemas[name] = sub
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:

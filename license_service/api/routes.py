@@ -50,7 +50,8 @@ def jwks(services: ServicesDep) -> dict[str, Any]:
     return services.keys.token_keyring().jwks()
 
 
-@public_router.get("/trust/roots.pem", tags=["keys"], response_class=PlainTextResponse)
+@public_router.get("/trust/roots.pem", tags=["keys"], response_class=Response,
+                   responses={200: {"content": {"application/x-pem-file": {}}, "description": "PEM certificates"}})
 def roots(services: ServicesDep) -> Response:
     """The root certificate(s) that license signatures chain to."""
     return Response(services.keys.roots_pem(), media_type="application/x-pem-file")

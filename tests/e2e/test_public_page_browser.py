@@ -4,6 +4,7 @@ it renders, the banner matches the verdict, the language switch works, and basic
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -65,7 +66,7 @@ def _accessible(page: Any) -> None:
     assert page.get_attribute("html", "lang") in ("zh-CN", "en")
     assert page.locator("h1").count() == 1
     levels = page.eval_on_selector_all("h1, h2, h3", "els => els.map(e => +e.tagName[1])")
-    assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in itertools.pairwise(levels))
     assert page.evaluate(_CONTRAST) >= 4.5
     assert page.locator("img").count() == 0
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
