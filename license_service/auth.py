@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from signing.tokens import InvalidToken, Keyring, TokenSigningKey, sign_claims, verify_claims
+from signing.tokens import CachingVerifier, InvalidToken, TokenSigningKey, sign_claims
 
 from .db.models import ApiClient
 from .errors import AuthError, Forbidden
@@ -96,10 +96,10 @@ def issue_access_token(sessions: sessionmaker[Session], key: TokenSigningKey, cl
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(32))
 
 
-def verify_access_token(token: str, keyring: Keyring, *, at: datetime) -> Principal:
+def verify_access_token(token: str, verifier: CachingVerifier, *, at: datetime) -> Principal:
     """Check an access token (signature, audience, expiry at ``at``); raises :class:`AuthError`."""
     try:
-        claims = verify_claims(token, keyring, at=at)
+        claims = verifier.verify(token, at=at)
     except InvalidToken:
         raise AuthError("the access token is invalid or expired", code="auth.invalid_token") from None
     well_formed = isinstance(claims.get("exp"), int) and isinstance(claims.get("sub"), str)

@@ -54,7 +54,7 @@ def clients_create(
 
     services = Services.build(_settings())
     try:
-        client_id, secret = create_client(services.sessions, name, scopes.split(), at=datetime.now(UTC))
+        client_id, secret = create_client(services.write_sessions, name, scopes.split(), at=datetime.now(UTC))
     except ValueError as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(2) from None

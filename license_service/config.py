@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     rate_api_burst: int = Field(default=200, ge=1)
     rate_page_per_second: float = Field(default=2.0, gt=0)
     rate_page_burst: int = Field(default=30, ge=1)
+    #: Threads per process for blocking request work (database, crypto). Small on purpose: more
+    #: threads than cores only fight over the GIL.
+    threads: int = Field(default=8, ge=1, le=256)
+    #: Platform verifications are written in batches this often (0: one transaction per verification).
+    verification_record_interval_ms: int = Field(default=50, ge=0, le=5000)
 
     @field_validator("public_base_url")
     @classmethod

@@ -62,10 +62,12 @@ def token_claims(lic: LicenseVersion, name: str | None, representative: str) -> 
 class IssuanceService:
     """Applies registration results to the registry and issues license versions."""
 
-    def __init__(self, sessions: sessionmaker[Session], renderer: LicenseRenderer, sealer: PdfSealer,
+    def __init__(self, sessions: sessionmaker[Session], write_sessions: sessionmaker[Session],
+                 renderer: LicenseRenderer, sealer: PdfSealer,
                  token_key: Callable[[], TokenSigningKey], *, base_url: str, type_code: str,
                  issuer_code: str) -> None:
         self._sessions = sessions
+        self._write_sessions = write_sessions
         self._renderer = renderer
         self._sealer = sealer
         self._token_key = token_key
@@ -86,7 +88,7 @@ class IssuanceService:
         if replay is not None:
             return replay
         try:
-            with self._sessions.begin() as s:
+            with self._write_sessions.begin() as s:
                 outcome = self._apply(s, ev, at)
                 s.add(RegistrationEvent(
                     event_id=ev.event_id, kind=ev.kind.value, uscc=ev.uscc.value, body_sha256=ev.body_sha256,

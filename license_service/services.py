@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signing.keys import FileKeyProvider, KeyProvider
 from signing.pdf import PdfSealer
+from signing.tokens import CachingVerifier
 
 from .config import Settings
-from .db.engine import create_schema, make_engine, make_session_factory
+from .db.engine import create_schema, make_engine, make_session_factory, make_write_session_factory
 from .issuance import IssuanceService
 from .rendering.fonts import FontSet
 from .rendering.license_pdf import LicenseRenderer
@@ -26,7 +27,8 @@ __all__ = ["Services"]
 class Services:
     settings: Settings
     engine: Engine
-    sessions: sessionmaker[Session]
+    sessions: sessionmaker[Session]  # reads
+    write_sessions: sessionmaker[Session]  # writes (take SQLite's write lock at BEGIN)
     keys: KeyProvider
 
     @classmethod
@@ -35,7 +37,13 @@ class Services:
         engine = make_engine(settings.database_url)
         if create_tables:
             create_schema(engine)
-        return cls(settings, engine, make_session_factory(engine), FileKeyProvider(settings.keys_dir))
+        return cls(settings, engine, make_session_factory(engine), make_write_session_factory(engine),
+                   FileKeyProvider(settings.keys_dir))
+
+    @cached_property
+    def access_tokens(self) -> CachingVerifier:
+        """Verifies API access tokens with the public access key (cached per token)."""
+        return CachingVerifier(self.keys.access_keyring())
 
     @cached_property
     def issuance(self) -> IssuanceService:
@@ -45,7 +53,7 @@ class Services:
         renderer = LicenseRenderer(fonts, self.settings.templates_dir / "license", footer=footer)
         sealer = PdfSealer(self.keys.pdf_signing(), seal_appearance=lambda a: draw_seal_pdf(fonts, a))
         return IssuanceService(
-            self.sessions, renderer, sealer, self.keys.token_signing_key,
+            self.sessions, self.write_sessions, renderer, sealer, self.keys.token_signing_key,
             base_url=self.settings.public_base_url, type_code=self.settings.cert_type_code,
             issuer_code=self.settings.issuer_code,
         )

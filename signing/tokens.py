@@ -16,6 +16,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -29,9 +30,11 @@ from .errors import SigningPackageError
 __all__ = [
     "ALGORITHM",
     "MAX_TOKEN_LENGTH",
+    "CachingVerifier",
     "InvalidToken",
     "Keyring",
     "TokenSigningKey",
+    "check_times",
     "jwk_thumbprint",
     "sign_claims",
     "verify_claims",
@@ -166,9 +169,33 @@ def verify_claims(token: str, keyring: Keyring, *, at: datetime | None = None) -
     if not isinstance(claims, dict):
         raise InvalidToken("token.malformed")
     if at is not None:
-        now = int(at.timestamp())
-        if isinstance(claims.get("exp"), int) and now >= claims["exp"]:
-            raise InvalidToken("token.expired")
-        if isinstance(claims.get("nbf"), int) and now < claims["nbf"]:
-            raise InvalidToken("token.not_yet_valid")
+        check_times(claims, at)
     return claims
+
+
+def check_times(claims: Mapping[str, Any], at: datetime) -> None:
+    """RFC 7519 s.4.1.4-5: refuse at or after ``exp``, and before ``nbf``, when present."""
+    now = int(at.timestamp())
+    if isinstance(claims.get("exp"), int) and now >= claims["exp"]:
+        raise InvalidToken("token.expired")
+    if isinstance(claims.get("nbf"), int) and now < claims["nbf"]:
+        raise InvalidToken("token.not_yet_valid")
+
+
+class CachingVerifier:
+    """:func:`verify_claims` with the signature result remembered for the last ``maxsize`` valid
+    tokens (the same token is presented again and again: a bearer token on every call, a popular
+    license's QR code). Time claims are checked on every call; invalid tokens are never cached.
+    The claims returned are shared: callers must not mutate them."""
+
+    def __init__(self, keyring: Keyring, maxsize: int = 50_000) -> None:
+        self.keyring = keyring
+        self._verified = lru_cache(maxsize=maxsize)(self._verify)
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        return verify_claims(token, self.keyring)
+
+    def verify(self, token: str, *, at: datetime) -> dict[str, Any]:
+        claims: dict[str, Any] = self._verified(token)
+        check_times(claims, at)
+        return claims

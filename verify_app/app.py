@@ -18,6 +18,7 @@ from license_service.services import Services
 
 from .page import PageRenderer
 from .ratelimit import TokenBucket
+from .recorder import VerificationRecorder
 from .routes import VerifyState, router
 from .service import VerificationService
 
@@ -26,8 +27,10 @@ __all__ = ["create_app", "create_combined_app", "served_openapi"]
 
 def _attach(app: FastAPI, settings: Settings, services: Services) -> FastAPI:
     s = settings
+    recorder = VerificationRecorder(services.write_sessions, s.verification_record_interval_ms / 1000)
+    app.state.shutdown_hooks.append(recorder.close)  # a graceful stop writes every queued record
     app.state.verify = VerifyState(
-        VerificationService(services.sessions, services.keys, s.public_base_url),
+        VerificationService(services.sessions, services.keys, s.public_base_url, recorder),
         PageRenderer(s.templates_dir),
         TokenBucket(s.rate_api_per_second, s.rate_api_burst),
         TokenBucket(s.rate_page_per_second, s.rate_page_burst),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -22,34 +23,46 @@ from license_service.domain.numerals import capital_in_words, format_date, forma
 from license_service.domain.uscc import Uscc
 from signing.keys import KeyProvider
 from signing.pdf_validation import PdfFindings, load_roots, validate_license_pdf
-from signing.tokens import InvalidToken, verify_claims
+from signing.tokens import CachingVerifier, InvalidToken
 
-from .report import Check, Verdict, VerificationReport
+from .recorder import VerificationRecorder
+from .report import Check, VerificationReport
 
 __all__ = ["VerificationService", "public_license"]
 
 _CLAIM_TYPES = {"uscc": str, "sn": str, "ver": int, "iat": int, "dig": str, "rep": str}
 
 
-def _version_ref(v: LicenseVersion, base_url: str) -> dict[str, Any]:
+def _version_ref(v: Any, base_url: str) -> dict[str, Any]:
     return {"license_id": v.license_id, "version": v.version, "status": v.status,
             "issued_at": v.issued_at.isoformat(), "verify_url": f"{base_url}/v/{v.token}"}
 
 
-def public_license(lic: LicenseVersion, entity: MarketEntity, base_url: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Found:
+    """A license version as the registry has it, with its entity's status and, when it is not the
+    current version, its sibling versions (to name the successor and the current one)."""
+
+    lic: Any  # a row of license_versions
+    entity_status: str
+    current_version: int
+    siblings: tuple[Any, ...] = ()
+
+
+def public_license(found: _Found, base_url: str) -> dict[str, Any]:
     """What anyone may see of a license version: the registered items the public credit system
     shows (DOMAIN.md "Privacy on public pages"), its version and status history. No ID numbers.
 
     ``superseded_by`` names the version that replaced this one and when; ``current`` is the entity's
     current version when it is not this one.
     """
+    lic = found.lic
     record = json.loads(lic.record)
     e = record["entity"]
     cap = e.get("registered_capital")
     term = e.get("term")
-    by_id = {v.license_id: v for v in entity.licenses}
-    current = next(v for v in entity.licenses if v.version == entity.current_version)
-    successor = by_id.get(lic.superseded_by) if lic.superseded_by else None
+    successor = next((v for v in found.siblings if v.license_id == lic.superseded_by), None)
+    current = next((v for v in found.siblings if v.version == found.current_version), None)
     return {
         "license_id": lic.license_id, "uscc": lic.uscc, "serial": lic.serial, "version": lic.version,
         "status": lic.status, "issued_at": lic.issued_at.isoformat(), "registered_on": lic.registered_on.isoformat(),
@@ -64,18 +77,39 @@ def public_license(lic: LicenseVersion, entity: MarketEntity, base_url: str) -> 
         "authority": record["authority"]["name"],
         "status_changed_at": lic.status_changed_at.isoformat() if lic.status_changed_at else None,
         "status_reason": lic.status_reason,
-        "entity_status": entity.status,
+        "entity_status": found.entity_status,
         "superseded_by": ({**_version_ref(successor, base_url), "on": lic.status_changed_at.isoformat()
                            if lic.status_changed_at else None} if successor else None),
-        "current": _version_ref(current, base_url) if current.license_id != lic.license_id else None,
+        "current": _version_ref(current, base_url) if current and current.license_id != lic.license_id else None,
     }
 
 
+_LV = LicenseVersion.__table__
+_ME = MarketEntity.__table__
+
+
+def _lookup(s: Session, where: Any) -> _Found | None:
+    """One query for the license and its entity (plain rows: the hot path of every verification);
+    a second, for the sibling versions, only when the license is not the current version."""
+    row = s.execute(select(_LV, _ME.c.status.label("entity_status"), _ME.c.current_version)
+                    .join(_ME, _ME.c.uscc == _LV.c.uscc).where(where)).one_or_none()
+    if row is None:
+        return None
+    siblings: tuple[Any, ...] = ()
+    if row.version != row.current_version:
+        siblings = tuple(s.execute(select(_LV.c.license_id, _LV.c.version, _LV.c.status, _LV.c.issued_at,
+                                          _LV.c.token).where(_LV.c.uscc == row.uscc)).all())
+    return _Found(row, row.entity_status, row.current_version, siblings)
+
+
 class VerificationService:
-    def __init__(self, sessions: sessionmaker[Session], keys: KeyProvider, base_url: str) -> None:
+    def __init__(self, sessions: sessionmaker[Session], keys: KeyProvider, base_url: str,
+                 recorder: VerificationRecorder) -> None:
         self._sessions = sessions
+        self.recorder = recorder
         self._keys = keys
         self._base_url = base_url
+        self._tokens = CachingVerifier(keys.token_keyring())
 
     @cached_property
     def _roots(self) -> list[Any]:
@@ -84,7 +118,7 @@ class VerificationService:
     # -- tokens ---------------------------------------------------------------------------------
     def _token_checks(self, token: str, at: datetime) -> tuple[list[Check], dict[str, Any] | None]:
         try:
-            claims = verify_claims(token, self._keys.token_keyring(), at=at)
+            claims = self._tokens.verify(token, at=at)
         except InvalidToken as e:
             if e.reason == "token.unknown_kid":
                 return [Check("key_known", False, e.reason, "the token names a key we never published")], None
@@ -96,11 +130,12 @@ class VerificationService:
             return checks, None
         return checks, claims
 
-    def _registry_checks(self, s: Session, claims: dict[str, Any]) -> tuple[list[Check], LicenseVersion | None]:
-        lic = s.execute(select(LicenseVersion).where(LicenseVersion.serial == claims["sn"])).scalar_one_or_none()
-        if lic is None:
+    def _registry_checks(self, s: Session, claims: dict[str, Any]) -> tuple[list[Check], _Found | None]:
+        found = _lookup(s, _LV.c.serial == claims["sn"])
+        if found is None:
             return [Check("registry_status", False, "registry.unknown_license",
                           "signed with our key but not in the registry", indeterminate=True)], None
+        lic = found.lic
         digest = base64.urlsafe_b64encode(bytes.fromhex(lic.record_digest)).rstrip(b"=").decode()
         record = json.loads(lic.record)
         mismatched = [name for name, ok in (
@@ -113,15 +148,13 @@ class VerificationService:
             return [Check("claims", False, "claims.registry_mismatch",
                           f"claims disagree with the registry: {', '.join(mismatched)}")], None
         return [Check("claims", True, "claims.match_registry"),
-                Check("registry_status", True, f"registry.{lic.status}")], lic
+                Check("registry_status", True, f"registry.{lic.status}")], found
 
-    def _report(self, s: Session, checks: list[Check], lic: LicenseVersion | None, at: datetime) -> VerificationReport:
-        if lic is None or not all(c.ok for c in checks):
-            return VerificationReport(checks, None, at, subject_uscc=lic.uscc if lic else None)
-        entity = s.get(MarketEntity, lic.uscc)
-        assert entity is not None
-        return VerificationReport(checks, lic.status, at, public_license(lic, entity, self._base_url),
-                                  subject_uscc=lic.uscc)
+    def _report(self, checks: list[Check], found: _Found | None, at: datetime) -> VerificationReport:
+        if found is None or not all(c.ok for c in checks):
+            return VerificationReport(checks, None, at, subject_uscc=found.lic.uscc if found else None)
+        return VerificationReport(checks, found.lic.status, at, public_license(found, self._base_url),
+                                  subject_uscc=found.lic.uscc)
 
     def verify_token(self, token: str, *, at: datetime) -> VerificationReport:
         """A QR token: signature and key, claims, registry agreement and status."""
@@ -129,8 +162,8 @@ class VerificationService:
         if claims is None:
             return VerificationReport(checks, None, at)
         with self._sessions() as s:
-            more, lic = self._registry_checks(s, claims)
-            return self._report(s, checks + more, lic, at)
+            more, found = self._registry_checks(s, claims)
+        return self._report(checks + more, found, at)
 
     # -- PDFs -----------------------------------------------------------------------------------
     @staticmethod
@@ -160,38 +193,34 @@ class VerificationService:
         if claims is None:
             return VerificationReport(checks, None, at)
         with self._sessions() as s:
-            more, lic = self._registry_checks(s, claims)
-            checks += more
-            if lic is not None:
-                same = hashlib.sha256(data).hexdigest() == lic.pdf_sha256
-                checks.append(Check("agreement", same, "pdf.matches_registry" if same else "pdf.registry_mismatch",
-                                    "" if same else "this file is not the document issued for this license"))
-            return self._report(s, checks, lic, at)
+            more, found = self._registry_checks(s, claims)
+        checks += more
+        if found is not None:
+            same = hashlib.sha256(data).hexdigest() == found.lic.pdf_sha256
+            checks.append(Check("agreement", same, "pdf.matches_registry" if same else "pdf.registry_mismatch",
+                                "" if same else "this file is not the document issued for this license"))
+        return self._report(checks, found, at)
 
     # -- entities -------------------------------------------------------------------------------
     def verify_entity(self, uscc: Uscc, name: str | None, *, at: datetime) -> VerificationReport:
         """Is this USCC a registered entity in good standing, does the name match, which license is current."""
         with self._sessions() as s:
-            entity = s.get(MarketEntity, uscc.value)
-            if entity is None:
-                return VerificationReport([Check("registry_status", False, "entity.unknown",
-                                                 "no entity is registered with this USCC")], None, at)
-            current = next(v for v in entity.licenses if v.version == entity.current_version)
-            checks = [Check("registry_status", True, f"entity.{entity.status}")]
-            if name is not None:
-                same = name.strip() == (entity.name or "")
-                checks.append(Check("name", same, "entity.name_matches" if same else "entity.name_mismatch"))
-            report = self._report(s, checks, current, at)
-            if report.verdict is Verdict.INVALID:
-                report.subject_uscc = entity.uscc
-            return report
+            found = _lookup(s, (_LV.c.uscc == uscc.value) & (_LV.c.version == _ME.c.current_version))
+        if found is None:
+            return VerificationReport([Check("registry_status", False, "entity.unknown",
+                                             "no entity is registered with this USCC")], None, at)
+        checks = [Check("registry_status", True, f"entity.{found.entity_status}")]
+        if name is not None:
+            registered = json.loads(found.lic.record)["entity"]["name"] or ""
+            same = name.strip() == registered
+            checks.append(Check("name", same, "entity.name_matches" if same else "entity.name_mismatch"))
+        report = self._report(checks, found, at)
+        report.subject_uscc = uscc.value
+        return report
 
     # -- records --------------------------------------------------------------------------------
     def record(self, client_id: str, channel: str, report: VerificationReport) -> None:
         """Record a platform verification (client, time, subject, verdict)."""
-        with self._sessions.begin() as s:
-            s.add(VerificationRecord(
-                client_id=client_id, checked_at=report.checked_at, channel=channel,
-                subject_uscc=report.subject_uscc,
-                license_id=report.license["license_id"] if report.license else None,
-                verdict=report.verdict.value))
+        self.recorder.add(VerificationRecord(
+            client_id=client_id, checked_at=report.checked_at, channel=channel, subject_uscc=report.subject_uscc,
+            license_id=report.license["license_id"] if report.license else None, verdict=report.verdict.value))

@@ -1,8 +1,11 @@
-"""FastAPI dependencies: the service graph, the authenticated client, scope checks."""
+"""FastAPI dependencies: the service graph, the authenticated client, scope checks.
+
+All ``async def``: none blocks (access tokens are checked from memory), and FastAPI would run a sync
+dependency in the thread pool, a thread hop per dependency per request."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -15,7 +18,7 @@ from ..services import Services
 __all__ = ["CurrentClient", "ServicesDep", "now", "require_scope"]
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -28,19 +31,19 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _principal(request: Request, services: ServicesDep) -> Principal:
+async def _principal(request: Request, services: ServicesDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise AuthError("send Authorization: Bearer <access token> (POST /oauth/token)", code="auth.missing")
-    return verify_access_token(token.strip(), services.keys.access_keyring(), at=now())
+    return verify_access_token(token.strip(), services.access_tokens, at=now())
 
 
 CurrentClient = Annotated[Principal, Depends(_principal)]
 
 
-def require_scope(scope: str) -> Callable[[Principal], Principal]:
-    def check(principal: CurrentClient) -> Principal:
+def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    async def check(principal: CurrentClient) -> Principal:
         principal.require(scope)
         return principal
 

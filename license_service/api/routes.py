@@ -40,7 +40,7 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 # -- public ------------------------------------------------------------------------------------
 @public_router.get("/healthz", tags=["operations"], response_class=PlainTextResponse)
-def healthz() -> str:
+async def healthz() -> str:
     return "ok"
 
 

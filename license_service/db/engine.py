@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Base
 
-__all__ = ["create_schema", "make_engine", "make_session_factory"]
+__all__ = ["create_schema", "make_engine", "make_session_factory", "make_write_session_factory"]
 
 
 def make_engine(url: str) -> Engine:
@@ -19,21 +19,30 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # one connection per request thread, kept: opening SQLite connections under load churns locks
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=40, max_overflow=10)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
             dbapi_conn.isolation_level = None  # SQLAlchemy's recipe: we emit BEGIN ourselves
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn: Any) -> None:
-            # take the write lock at BEGIN: a read-then-write transaction never deadlocks on upgrade
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn: Any) -> None:
+            # write sessions take the write lock at BEGIN, so a read-then-write transaction never fails
+            # on upgrade; read sessions BEGIN deferred and run beside each other and one writer (WAL)
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        raw = engine.raw_connection()  # WAL is a property of the database file: set it once, outside BEGIN
+        try:
+            raw.driver_connection.execute("PRAGMA journal_mode=WAL")  # type: ignore[union-attr]
+        finally:
+            raw.close()
 
         return engine
     if url.startswith("postgresql://"):
@@ -42,7 +51,13 @@ def make_engine(url: str) -> Engine:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reading (on SQLite: deferred transactions)."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_write_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that write (on SQLite: BEGIN IMMEDIATE; elsewhere the same as reading sessions)."""
+    return sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
 
 
 def create_schema(engine: Engine) -> None:

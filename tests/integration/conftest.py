@@ -20,7 +20,7 @@ BASE = "http://testserver"
 def services(database_url: str, keys_dir: Path) -> Services:
     settings = Settings(database_url=database_url, keys_dir=keys_dir, public_base_url=BASE,
                         rate_api_per_second=1000, rate_api_burst=10_000, rate_page_per_second=1000,
-                        rate_page_burst=10_000)
+                        rate_page_burst=10_000, verification_record_interval_ms=0)
     return Services.build(settings)
 
 

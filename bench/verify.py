@@ -1,0 +1,151 @@
+"""Verification throughput, measured against a baseline in the same run.
+
+1. HTTP: a real ``elicense serve --workers 2`` (uvloop + httptools) on SQLite; wrk with 64
+   connections on the same machine drives first the trivial endpoint (GET /healthz), then token
+   verification (POST /api/v1/verify/token: access-token check, ES256 JWS verify, registry read,
+   verification recorded). Prints req/s and p50/p99 for each, and the ratio.
+2. PDF: VerificationService.verify_pdf in this process (one core) over distinct license PDFs:
+   pyHanko's full validation + embedded token + registry agreement. Prints verifications/s.
+
+Run: .venv/bin/python bench/verify.py [seconds]      (needs wrk: apt-get install wrk)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from license_service.api.schemas import RegistrationIn
+from license_service.auth import create_client
+from license_service.config import Settings
+from license_service.demo import demo_events
+from license_service.intake import parse_registration
+from license_service.services import Services
+from signing.keys import ensure_dev_keys
+from verify_app.recorder import VerificationRecorder
+from verify_app.service import VerificationService
+
+_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %s"
+local bodies = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format(nil, nil, nil, bodies[(i %% #bodies) + 1])
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def _wrk(url: str, seconds: int, script: str | None = None) -> tuple[float, float, float, int]:
+    args = ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", url]
+    if script:
+        args[1:1] = ["-s", script]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    if "Latency Distribution" not in out:
+        sys.exit(f"unexpected wrk output:\n{out}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, p50, p99, int(non2xx.group(1)) if non2xx else 0
+
+
+def main(seconds: int = 10) -> None:
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install wrk")
+    home = Path(tempfile.mkdtemp(prefix="elicense-bench-verify-"))
+    ensure_dev_keys(home / "keys")
+    settings = Settings(database_url=f"sqlite:///{home}/bench.db", keys_dir=home / "keys")
+    services = Services.build(settings)
+    bodies = [b for b in demo_events() if b["kind"] == "establishment"][:40]
+    licenses = []
+    for body in bodies:
+        at = datetime.now(UTC)
+        ev = parse_registration(RegistrationIn.model_validate(body), frozenset(), at=at)
+        licenses.append(services.issuance.apply(ev, at=at).body["license"])
+    pdfs = []
+    with services.sessions() as s:
+        from license_service.db.models import LicenseDocument
+
+        pdfs = [s.get(LicenseDocument, lic["license_id"]).pdf for lic in licenses]  # type: ignore[union-attr]
+
+    # -- PDF verification, one core, distinct documents ----------------------------------------
+    verifier = VerificationService(services.sessions, services.keys, settings.public_base_url,
+                                   VerificationRecorder(services.write_sessions, 0))
+    verifier.verify_pdf(pdfs[0], at=datetime.now(UTC))  # warm-up
+    t0 = time.perf_counter()
+    rounds = 3
+    for _ in range(rounds):
+        for pdf in pdfs:
+            assert verifier.verify_pdf(pdf, at=datetime.now(UTC)).verdict.value == "valid"
+    pdf_rate = rounds * len(pdfs) / (time.perf_counter() - t0)
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    cid, secret = create_client(services.sessions, "bench", ["verify"], at=datetime.now(UTC))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "ELICENSE_DATABASE_URL": settings.database_url, "ELICENSE_KEYS_DIR": str(home / "keys"),
+           "ELICENSE_PUBLIC_BASE_URL": base, "ELICENSE_RATE_API_PER_SECOND": "1000000",
+           "ELICENSE_RATE_API_BURST": "1000000"}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "elicense"), "serve", "--port", str(port),
+                               "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            try:
+                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        token = httpx.post(base + "/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
+                                                         "client_secret": secret}).json()["access_token"]
+        r = httpx.post(base + "/api/v1/verify/token", json={"token": licenses[0]["token"]},
+                       headers={"Authorization": f"Bearer {token}"})
+        assert r.json()["verdict"] == "valid", r.text
+        script = home / "verify.lua"
+        script.write_text(_LUA % (token, ", ".join(json.dumps(json.dumps({"token": lic["token"]}))
+                                                   for lic in licenses)))
+        _wrk(base + "/healthz", 2)  # warm both workers
+        trivial = _wrk(base + "/healthz", seconds)
+        verify = _wrk(base + "/api/v1/verify/token", seconds, str(script))
+    finally:
+        server.terminate()
+        server.wait(20)
+
+    cores = os.cpu_count()
+    print(f"machine: {cores} cores; server: elicense serve --workers 2 (uvloop, httptools), SQLite; "
+          f"wrk -t2 -c64 -d{seconds}s on the same machine")
+    print(f"trivial endpoint  GET /healthz:             {trivial[0]:8.0f} req/s  p50 {trivial[1]:6.2f} ms  "
+          f"p99 {trivial[2]:6.2f} ms  non-2xx {trivial[3]}")
+    print(f"token verification POST /api/v1/verify/token: {verify[0]:8.0f} req/s  p50 {verify[1]:6.2f} ms  "
+          f"p99 {verify[2]:6.2f} ms  non-2xx {verify[3]}")
+    print(f"ratio token/trivial: {verify[0] / trivial[0]:.0%}  (target >= 60%, p99 < 30 ms)")
+    print(f"PDF verification (pyHanko + token + registry), one core, {len(pdfs)} distinct PDFs: "
+          f"{pdf_rate:.1f} /s  (target >= 50 /s per core)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)

@@ -1,0 +1,85 @@
+"""Recording platform verifications without a write transaction per request.
+
+Records are queued in memory and written in one transaction per ``interval`` (and at shutdown), by a
+background thread. Per-request commits made every verification wait for the registry's write lock
+(SQLite: one writer across all processes), which cost more than the verification itself. What this
+trades: a process killed outright loses at most its last ``interval`` of records; a graceful stop
+loses none. ``interval=0`` writes synchronously (tests, and deployments that want no window).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from license_service.db.models import VerificationRecord
+
+__all__ = ["VerificationRecorder"]
+
+log = logging.getLogger("elicense.verify")
+
+
+class VerificationRecorder:
+    def __init__(self, sessions: sessionmaker[Session], interval: float = 0.05, max_batch: int = 5000) -> None:
+        self._sessions = sessions
+        self._interval = interval
+        self._max_batch = max_batch
+        self._pending: list[VerificationRecord] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, record: VerificationRecord) -> None:
+        if self._interval <= 0:
+            self._write([record])
+            return
+        with self._lock:
+            self._pending.append(record)
+            full = len(self._pending) >= self._max_batch
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="verification-recorder", daemon=True)
+                self._thread.start()
+        if full:
+            self._wake.set()
+
+    def flush(self) -> None:
+        """Write what is queued now. On failure the batch goes back to the front of the queue
+        (bounded by ``max_batch * 10``: past that the oldest records are dropped, and logged)."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if not batch:
+            return
+        try:
+            self._write(batch)
+        except Exception:
+            with self._lock:
+                self._pending = batch + self._pending
+                overflow = len(self._pending) - self._max_batch * 10
+                if overflow > 0:
+                    del self._pending[:overflow]
+                    log.error("dropped %d verification records: the registry has been unwritable", overflow)
+            raise
+
+    def close(self) -> None:
+        """Stop the background thread and write everything still queued (graceful shutdown)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()
+
+    def _write(self, batch: list[VerificationRecord]) -> None:
+        with self._sessions.begin() as s:
+            s.add_all(batch)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # the registry is away: the records stay queued for the next round
+                log.exception("could not write verification records; will retry")
