@@ -1,0 +1,147 @@
+"""C2SP signed notes (https://c2sp.org/signed-note) with Ed25519 keys, and tlog-checkpoint bodies
+(https://c2sp.org/tlog-checkpoint). Compatible with golang.org/x/mod/sumdb/note keys and notes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+__all__ = ["Checkpoint", "NoteError", "NoteSigner", "NoteVerifier", "format_checkpoint", "parse_checkpoint"]
+
+_ED25519 = b"\x01"
+_DASH = "\u2014 "  # EM DASH + space begins every signature line
+
+
+class NoteError(Exception):
+    """A note, key or checkpoint is malformed, or no signature verifies."""
+
+
+def _key_id(name: str, public: bytes) -> bytes:
+    """signed-note: the key ID is SHA-256(name || 0x0A || type || public key)[:4]."""
+    return hashlib.sha256(name.encode() + b"\n" + _ED25519 + public).digest()[:4]
+
+
+def _check_name(name: str) -> None:
+    if not name or any(c.isspace() for c in name) or "+" in name:
+        raise NoteError("a key name is non-empty, with no spaces and no '+'")
+
+
+@dataclass(frozen=True)
+class NoteVerifier:
+    name: str
+    key_id: bytes
+    public: Ed25519PublicKey = field(repr=False)
+
+    @classmethod
+    def from_vkey(cls, vkey: str) -> NoteVerifier:
+        """Parse ``name+hex8+base64(0x01 || key)``; checks the key ID against the key."""
+        try:
+            name, id_hex, b64 = vkey.strip().split("+", 2)
+            raw = base64.b64decode(b64, validate=True)
+            key_id = bytes.fromhex(id_hex)
+        except (ValueError, binascii.Error):
+            raise NoteError("malformed verifier key") from None
+        _check_name(name)
+        if len(id_hex) != 8 or id_hex != id_hex.lower() or len(raw) != 33 or raw[:1] != _ED25519:
+            raise NoteError("malformed verifier key (not an Ed25519 key)")
+        if _key_id(name, raw[1:]) != key_id:
+            raise NoteError("verifier key ID does not match its key")
+        return cls(name, key_id, Ed25519PublicKey.from_public_bytes(raw[1:]))
+
+    @property
+    def vkey(self) -> str:
+        raw = self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(_ED25519 + raw).decode()}"
+
+    def open(self, note: str) -> str:
+        """Verify ``note`` and return its text; raises :class:`NoteError` unless a signature by this
+        key verifies. Unknown signatures (other names or keys) are ignored, as the spec requires."""
+        text, sep, sigs = note.rpartition("\n\n")
+        if not sep or not sigs.endswith("\n"):
+            raise NoteError("not a signed note")
+        text += "\n"
+        for line in sigs[:-1].split("\n"):
+            if not line.startswith(_DASH):
+                raise NoteError("malformed signature line")
+            name, _, b64 = line[len(_DASH):].partition(" ")
+            if name != self.name:
+                continue
+            try:
+                blob = base64.b64decode(b64, validate=True)
+            except binascii.Error:
+                raise NoteError("malformed signature") from None
+            if len(blob) != 68 or blob[:4] != self.key_id:
+                continue
+            try:
+                self.public.verify(blob[4:], text.encode())
+            except InvalidSignature:
+                raise NoteError("the signature does not verify") from None
+            return text
+        raise NoteError(f"no signature by {self.name} ({self.key_id.hex()})")
+
+
+@dataclass(frozen=True)
+class NoteSigner:
+    name: str
+    private: Ed25519PrivateKey = field(repr=False)
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+
+    @property
+    def verifier(self) -> NoteVerifier:
+        raw = self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return NoteVerifier(self.name, _key_id(self.name, raw), self.private.public_key())
+
+    @classmethod
+    def from_skey(cls, skey: str) -> NoteSigner:
+        """Parse Go's ``PRIVATE+KEY+name+hex8+base64(0x01 || seed)``."""
+        parts = skey.strip().split("+", 4)
+        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
+            raise NoteError("malformed signer key")
+        raw = base64.b64decode(parts[4])
+        if len(raw) != 33 or raw[:1] != _ED25519:
+            raise NoteError("malformed signer key (not an Ed25519 key)")
+        signer = cls(parts[2], Ed25519PrivateKey.from_private_bytes(raw[1:]))
+        if signer.verifier.key_id.hex() != parts[3]:
+            raise NoteError("signer key ID does not match its key")
+        return signer
+
+    def sign(self, text: str) -> str:
+        """A signed note: ``text`` (which must end in a newline), a blank line, our signature line."""
+        if not text.endswith("\n") or "\n\n" in text:
+            raise NoteError("note text ends with one newline and has no blank lines")
+        sig = self.private.sign(text.encode())
+        return f"{text}\n{_DASH}{self.name} {base64.b64encode(self.verifier.key_id + sig).decode()}\n"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A tlog-checkpoint body: origin, tree size, root hash (no extension lines)."""
+
+    origin: str
+    size: int
+    root: bytes
+
+
+def format_checkpoint(cp: Checkpoint) -> str:
+    return f"{cp.origin}\n{cp.size}\n{base64.b64encode(cp.root).decode()}\n"
+
+
+def parse_checkpoint(text: str) -> Checkpoint:
+    lines = text.split("\n")
+    if len(lines) < 4 or lines[-1] != "" or not lines[1].isdigit() or (lines[1] != "0" and lines[1][0] == "0"):
+        raise NoteError("malformed checkpoint")
+    try:
+        root = base64.b64decode(lines[2], validate=True)
+    except binascii.Error:
+        raise NoteError("malformed checkpoint root") from None
+    if len(root) != 32:
+        raise NoteError("checkpoint root is not a SHA-256 hash")
+    return Checkpoint(lines[0], int(lines[1]), root)
