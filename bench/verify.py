@@ -95,7 +95,7 @@ def main(seconds: int = 10) -> None:
 
     # -- PDF verification, one core, distinct documents ----------------------------------------
     verifier = VerificationService(services.sessions, services.keys, settings.public_base_url,
-                                   VerificationRecorder(services.write_sessions, 0))
+                                   VerificationRecorder(services.write_sessions, 0), services.log)
     verifier.verify_pdf(pdfs[0], at=datetime.now(UTC))  # warm-up
     t0 = time.perf_counter()
     rounds = 3

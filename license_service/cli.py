@@ -38,7 +38,7 @@ def keys_init() -> None:
     if not settings.is_dev:
         typer.echo("keys init makes development keys; it refuses to run with ELICENSE_ENV=production", err=True)
         raise typer.Exit(2)
-    created = ensure_dev_keys(settings.keys_dir)
+    created = ensure_dev_keys(settings.keys_dir, settings.log_origin)
     typer.echo(f"keys in {settings.keys_dir}: " + (f"created {', '.join(created)}" if created else "all present"))
 
 
@@ -76,7 +76,7 @@ def demo() -> None:
     if settings.is_dev:
         from signing.keys import ensure_dev_keys
 
-        ensure_dev_keys(settings.keys_dir)
+        ensure_dev_keys(settings.keys_dir, settings.log_origin)
     services = Services.build(settings)
     events = list(demo_events())
     t0 = time.perf_counter()
@@ -111,7 +111,7 @@ def serve(
     if settings.is_dev and which != "verify":  # the verifier never gets private keys, not even dev ones
         from signing.keys import ensure_dev_keys
 
-        created = ensure_dev_keys(settings.keys_dir)
+        created = ensure_dev_keys(settings.keys_dir, settings.log_origin)
         if created:
             typer.echo(f"generated development keys in {settings.keys_dir}: {', '.join(created)}")
     elif not settings.is_dev:

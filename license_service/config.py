@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     #: authority's USCC in production; these development values say what they are).
     cert_type_code: str = Field(default="DEVBL001", pattern=r"^[0-9A-Z]{1,24}$")
     issuer_code: str = Field(default="DEVISSUER", pattern=r"^[0-9A-Z]{1,24}$")
+    #: The issuance log's origin line (C2SP tlog-checkpoint), and the name of its key.
+    log_origin: str = Field(default="elicense-dev.invalid/log", pattern=r"^[^\s+]+$")
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     #: Known legacy codes (early pilots) that fail the GB 32100 checks but are genuine.
     uscc_legacy_allowlist: frozenset[str] = frozenset()

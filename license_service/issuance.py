@@ -30,6 +30,7 @@ from .domain.lifecycle import EntityStatus, LicenseStatus, RegistrationKind, Tra
 from .errors import Conflict
 from .events import RegistrationEventIn
 from .rendering.license_pdf import LicensePage, LicenseRenderer
+from .translog import IssuanceLog
 from .views import license_view
 
 __all__ = ["IssuanceService", "Outcome", "token_claims"]
@@ -59,18 +60,38 @@ def token_claims(lic: LicenseVersion, name: str | None, representative: str) -> 
     return claims
 
 
+def _leaf(ev: RegistrationEventIn, lic: LicenseVersion, at: datetime, *, supersedes: str | None = None,
+          entity_status: str | None = None) -> bytes:
+    """The log leaf for one registration result: canonical JSON (DESIGN.md) naming the action, the
+    license version it issued or affected (with its record and PDF digests), the source event, the
+    authority and the times."""
+    leaf: dict[str, Any] = {
+        "action": ev.kind.value, "license_id": lic.license_id, "uscc": lic.uscc, "version": lic.version,
+        "record_digest": lic.record_digest, "pdf_sha256": lic.pdf_sha256, "event_id": ev.event_id,
+        "authority": {"name": ev.authority.name, "division_code": ev.authority.division_code},
+        "decided_at": ev.decided_at.isoformat(), "logged_at": at.astimezone(UTC).isoformat(),
+    }
+    if supersedes is not None:
+        leaf["supersedes"] = supersedes
+    if entity_status is not None:
+        leaf["entity_status"] = entity_status
+        leaf["license_status"] = lic.status
+    return canonical_json(leaf)
+
+
 class IssuanceService:
     """Applies registration results to the registry and issues license versions."""
 
     def __init__(self, sessions: sessionmaker[Session], write_sessions: sessionmaker[Session],
                  renderer: LicenseRenderer, sealer: PdfSealer,
-                 token_key: Callable[[], TokenSigningKey], *, base_url: str, type_code: str,
+                 token_key: Callable[[], TokenSigningKey], *, log: IssuanceLog, base_url: str, type_code: str,
                  issuer_code: str) -> None:
         self._sessions = sessions
         self._write_sessions = write_sessions
         self._renderer = renderer
         self._sealer = sealer
         self._token_key = token_key
+        self._log = log
         self._base_url = base_url
         self._type_code = type_code
         self._issuer_code = issuer_code
@@ -131,6 +152,7 @@ class IssuanceService:
                               else LicenseStatus.CANCELLED).value
             current.status_changed_at = ev.decided_at
             current.status_reason = reason
+        self._log.append(s, _leaf(ev, current, at, entity_status=entity.status), at=at)
         s.flush()
         return Outcome(200, {
             "event_id": ev.event_id,
@@ -190,6 +212,7 @@ class IssuanceService:
                                 location=ev.authority.division_code)
         lic.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
 
+        previous_id = None
         if entity is None:
             entity = MarketEntity(
                 uscc=details.uscc.value, entity_kind=details.kind.value, name=details.name,
@@ -199,6 +222,7 @@ class IssuanceService:
             s.add(entity)
         else:
             previous = next(p for p in entity.licenses if p.version == entity.current_version)
+            previous_id = previous.license_id
             previous.status = LicenseStatus.SUPERSEDED.value
             previous.superseded_by = license_id
             previous.status_changed_at = ev.decided_at
@@ -209,6 +233,7 @@ class IssuanceService:
         s.add(lic)
         s.flush()  # the document's foreign key needs the license row first
         s.add(LicenseDocument(license_id=license_id, pdf=pdf))
+        lic.leaf_index = self._log.append(s, _leaf(ev, lic, at, supersedes=previous_id), at=at)
         s.flush()
         return Outcome(201, {"event_id": ev.event_id, "license": license_view(lic, self._base_url)})
 

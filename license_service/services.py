@@ -19,6 +19,7 @@ from .issuance import IssuanceService
 from .rendering.fonts import FontSet
 from .rendering.license_pdf import LicenseRenderer
 from .rendering.seal import draw_seal_pdf
+from .translog import IssuanceLog
 
 __all__ = ["Services"]
 
@@ -46,6 +47,11 @@ class Services:
         return CachingVerifier(self.keys.access_keyring())
 
     @cached_property
+    def log(self) -> IssuanceLog:
+        """The issuance log; only appends (issuing side) ever load its private key."""
+        return IssuanceLog(self.settings.log_origin, signer=self.keys.log_signer)
+
+    @cached_property
     def issuance(self) -> IssuanceService:
         """Built on first use: loads fonts and private keys (the verification side never does)."""
         fonts = FontSet()
@@ -54,6 +60,6 @@ class Services:
         sealer = PdfSealer(self.keys.pdf_signing(), seal_appearance=lambda a: draw_seal_pdf(fonts, a))
         return IssuanceService(
             self.sessions, self.write_sessions, renderer, sealer, self.keys.token_signing_key,
-            base_url=self.settings.public_base_url, type_code=self.settings.cert_type_code,
+            log=self.log, base_url=self.settings.public_base_url, type_code=self.settings.cert_type_code,
             issuer_code=self.settings.issuer_code,
         )

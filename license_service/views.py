@@ -31,6 +31,7 @@ def license_view(lic: LicenseVersion, base_url: str) -> dict[str, Any]:
         "pdf_sha256": lic.pdf_sha256,
         "status_changed_at": _iso(lic.status_changed_at),
         "status_reason": lic.status_reason,
+        "leaf_index": lic.leaf_index,
     }
 
 

@@ -5,12 +5,14 @@ Layout of a keys directory (``ELICENSE_KEYS_DIR``):
 - the declared dev PKI (``devpki.DEV_PKI``): ``root-ca``, ``issuing-ca``, ``document-signer``, ``tsa``
   as ``NAME.pem`` (certificate) and ``NAME.key`` (PKCS#8, mode 0600);
 - ``token.key``: the QR-token ES256 key; ``access.key``: the API access-token ES256 key;
-- ``jwks.json`` and ``access-jwks.json``: the public halves, which is all a verifier needs.
+- ``jwks.json`` and ``access-jwks.json``: the public halves, which is all a verifier needs;
+- ``log.skey`` (Go sumdb/note format, mode 0600) and ``log.vkey``: the issuance log's Ed25519 key.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,9 +22,11 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .devpki import DEV_MARK, ensure_dev_pki, write_private_key
 from .errors import KeyMaterialError
+from .note import NoteSigner
 from .tokens import Keyring, TokenSigningKey
 
 __all__ = ["FileKeyProvider", "KeyProvider", "PdfSigningMaterial", "ensure_dev_keys"]
@@ -48,6 +52,8 @@ class KeyProvider(Protocol):
     def token_signing_key(self) -> TokenSigningKey: ...
     def access_signing_key(self) -> TokenSigningKey: ...
     def pdf_signing(self) -> PdfSigningMaterial: ...
+    def log_signer(self) -> NoteSigner: ...
+    def log_vkey(self) -> str: ...
     def is_dev(self) -> bool: ...
 
 
@@ -58,9 +64,23 @@ def _ensure_es256(path: Path) -> bool:
     return True
 
 
-def ensure_dev_keys(directory: Path) -> list[str]:
+def _ensure_log_key(directory: Path, name: str) -> bool:
+    skey_path = directory / "log.skey"
+    if skey_path.exists():
+        return False
+    signer = NoteSigner(name, Ed25519PrivateKey.generate())
+    fd = os.open(skey_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(signer.skey + "\n")
+    (directory / "log.vkey").write_text(signer.verifier.vkey + "\n")
+    return True
+
+
+def ensure_dev_keys(directory: Path, log_name: str = "elicense-dev.invalid/log") -> list[str]:
     """Create whatever dev key material is missing (idempotent); returns what was created."""
     created = ensure_dev_pki(directory)
+    if _ensure_log_key(directory, log_name):
+        created.append("log")
     for purpose, jwks_name in (("token", "jwks.json"), ("access", "access-jwks.json")):
         made = _ensure_es256(directory / f"{purpose}.key")
         jwks_path = directory / jwks_name
@@ -141,6 +161,16 @@ class FileKeyProvider:
 
     def pdf_signing(self) -> PdfSigningMaterial:
         return self._pdf
+
+    @cached_property
+    def _log_signer(self) -> NoteSigner:
+        return NoteSigner.from_skey(self._read("log.skey").decode())
+
+    def log_signer(self) -> NoteSigner:
+        return self._log_signer
+
+    def log_vkey(self) -> str:
+        return self._read("log.vkey").decode().strip()
 
     def is_dev(self) -> bool:
         """True when the root is the declared development root (production refuses to start)."""

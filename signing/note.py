@@ -113,6 +113,13 @@ class NoteSigner:
             raise NoteError("signer key ID does not match its key")
         return signer
 
+    @property
+    def skey(self) -> str:
+        """Go's signer-key text: ``PRIVATE+KEY+name+hex8+base64(0x01 || seed)`` (keep it secret)."""
+        seed = self.private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                          serialization.NoEncryption())
+        return f"PRIVATE+KEY+{self.name}+{self.verifier.key_id.hex()}+{base64.b64encode(_ED25519 + seed).decode()}"
+
     def sign(self, text: str) -> str:
         """A signed note: ``text`` (which must end in a newline), a blank line, our signature line."""
         if not text.endswith("\n") or "\n\n" in text:

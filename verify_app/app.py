@@ -16,6 +16,7 @@ from license_service.api.routes import router as issuing_router
 from license_service.config import Settings
 from license_service.services import Services
 
+from .log_routes import router as log_router
 from .page import PageRenderer
 from .ratelimit import TokenBucket
 from .recorder import VerificationRecorder
@@ -30,13 +31,14 @@ def _attach(app: FastAPI, settings: Settings, services: Services) -> FastAPI:
     recorder = VerificationRecorder(services.write_sessions, s.verification_record_interval_ms / 1000)
     app.state.shutdown_hooks.append(recorder.close)  # a graceful stop writes every queued record
     app.state.verify = VerifyState(
-        VerificationService(services.sessions, services.keys, s.public_base_url, recorder),
+        VerificationService(services.sessions, services.keys, s.public_base_url, recorder, services.log),
         PageRenderer(s.templates_dir),
         TokenBucket(s.rate_api_per_second, s.rate_api_burst),
         TokenBucket(s.rate_page_per_second, s.rate_page_burst),
         s.max_pdf_bytes,
     )
     app.include_router(router)
+    app.include_router(log_router)
     return app
 
 
@@ -60,6 +62,6 @@ def create_combined_app(settings: Settings | None = None, services: Services | N
 def served_openapi() -> dict[str, Any]:
     """The combined app's OpenAPI document (built without a database or keys): openapi.yaml."""
     app = issuing.base_app(Settings())
-    for r in (public_router, issuing_router, router):
+    for r in (public_router, issuing_router, router, log_router):
         app.include_router(r)
     return app.openapi()

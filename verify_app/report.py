@@ -64,5 +64,6 @@ class VerificationReport:
             "license": self.license if self.verdict in (Verdict.VALID, Verdict.NOT_IN_FORCE) else None,
             "checked_at": self.checked_at.isoformat(),
         }
-        out.update(self.extra)
+        if self.verdict in (Verdict.VALID, Verdict.NOT_IN_FORCE):
+            out.update(self.extra)
         return out

@@ -73,12 +73,20 @@ class CheckOut(BaseModel):
     detail: str
 
 
+class LogEvidenceOut(BaseModel):
+    leaf_index: int
+    tree_size: int
+    inclusion_proof: list[str]
+    checkpoint: str
+
+
 class ReportOut(BaseModel):
     verdict: Literal["valid", "not_in_force", "invalid", "indeterminate"]
     status: Literal["current", "superseded", "revoked", "cancelled"] | None
     checks: list[CheckOut]
     license: dict[str, Any] | None
     checked_at: str
+    log: LogEvidenceOut | None = None
 
 
 class TokenIn(BaseModel):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from license_service.db.models import LicenseVersion, MarketEntity, VerificationRecord
 from license_service.domain.numerals import capital_in_words, format_date, format_term
 from license_service.domain.uscc import Uscc
+from license_service.translog import IssuanceLog
 from signing.keys import KeyProvider
 from signing.pdf_validation import PdfFindings, load_roots, validate_license_pdf
 from signing.tokens import CachingVerifier, InvalidToken
@@ -104,8 +105,9 @@ def _lookup(s: Session, where: Any) -> _Found | None:
 
 class VerificationService:
     def __init__(self, sessions: sessionmaker[Session], keys: KeyProvider, base_url: str,
-                 recorder: VerificationRecorder) -> None:
+                 recorder: VerificationRecorder, log: IssuanceLog) -> None:
         self._sessions = sessions
+        self._log = log
         self.recorder = recorder
         self._keys = keys
         self._base_url = base_url
@@ -150,11 +152,22 @@ class VerificationService:
         return [Check("claims", True, "claims.match_registry"),
                 Check("registry_status", True, f"registry.{lic.status}")], found
 
-    def _report(self, checks: list[Check], found: _Found | None, at: datetime) -> VerificationReport:
+    def _report(self, s: Session, checks: list[Check], found: _Found | None, at: datetime) -> VerificationReport:
         if found is None or not all(c.ok for c in checks):
             return VerificationReport(checks, None, at, subject_uscc=found.lic.uscc if found else None)
         return VerificationReport(checks, found.lic.status, at, public_license(found, self._base_url),
-                                  subject_uscc=found.lic.uscc)
+                                  subject_uscc=found.lic.uscc, extra={"log": self._log_evidence(s, found)})
+
+    def _log_evidence(self, s: Session, found: _Found) -> dict[str, Any] | None:
+        """The license's issuance leaf, its inclusion proof and the checkpoint it is proven against,
+        so a client can check for itself that the license is on the public record."""
+        index = found.lic.leaf_index
+        latest = self._log.latest(s)
+        if index is None or latest is None or index >= latest.size:
+            return None
+        proof = self._log.inclusion(s, index, latest.size)
+        return {"leaf_index": index, "tree_size": latest.size,
+                "inclusion_proof": [base64.b64encode(h).decode() for h in proof], "checkpoint": latest.note}
 
     def verify_token(self, token: str, *, at: datetime) -> VerificationReport:
         """A QR token: signature and key, claims, registry agreement and status."""
@@ -163,7 +176,7 @@ class VerificationService:
             return VerificationReport(checks, None, at)
         with self._sessions() as s:
             more, found = self._registry_checks(s, claims)
-        return self._report(checks + more, found, at)
+            return self._report(s, checks + more, found, at)
 
     # -- PDFs -----------------------------------------------------------------------------------
     @staticmethod
@@ -194,27 +207,27 @@ class VerificationService:
             return VerificationReport(checks, None, at)
         with self._sessions() as s:
             more, found = self._registry_checks(s, claims)
-        checks += more
-        if found is not None:
-            same = hashlib.sha256(data).hexdigest() == found.lic.pdf_sha256
-            checks.append(Check("agreement", same, "pdf.matches_registry" if same else "pdf.registry_mismatch",
-                                "" if same else "this file is not the document issued for this license"))
-        return self._report(checks, found, at)
+            checks += more
+            if found is not None:
+                same = hashlib.sha256(data).hexdigest() == found.lic.pdf_sha256
+                checks.append(Check("agreement", same, "pdf.matches_registry" if same else "pdf.registry_mismatch",
+                                    "" if same else "this file is not the document issued for this license"))
+            return self._report(s, checks, found, at)
 
     # -- entities -------------------------------------------------------------------------------
     def verify_entity(self, uscc: Uscc, name: str | None, *, at: datetime) -> VerificationReport:
         """Is this USCC a registered entity in good standing, does the name match, which license is current."""
         with self._sessions() as s:
             found = _lookup(s, (_LV.c.uscc == uscc.value) & (_LV.c.version == _ME.c.current_version))
-        if found is None:
-            return VerificationReport([Check("registry_status", False, "entity.unknown",
-                                             "no entity is registered with this USCC")], None, at)
-        checks = [Check("registry_status", True, f"entity.{found.entity_status}")]
-        if name is not None:
-            registered = json.loads(found.lic.record)["entity"]["name"] or ""
-            same = name.strip() == registered
-            checks.append(Check("name", same, "entity.name_matches" if same else "entity.name_mismatch"))
-        report = self._report(checks, found, at)
+            if found is None:
+                return VerificationReport([Check("registry_status", False, "entity.unknown",
+                                                 "no entity is registered with this USCC")], None, at)
+            checks = [Check("registry_status", True, f"entity.{found.entity_status}")]
+            if name is not None:
+                registered = json.loads(found.lic.record)["entity"]["name"] or ""
+                same = name.strip() == registered
+                checks.append(Check("name", same, "entity.name_matches" if same else "entity.name_mismatch"))
+            report = self._report(s, checks, found, at)
         report.subject_uscc = uscc.value
         return report
 

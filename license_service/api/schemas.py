@@ -80,6 +80,7 @@ class LicenseOut(BaseModel):
     pdf_sha256: str
     status_changed_at: str | None
     status_reason: str | None
+    leaf_index: int | None
 
 
 class IssuedOut(BaseModel):

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Date,
     DateTime,
     ForeignKey,
@@ -19,8 +20,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["ApiClient", "Base", "LicenseDocument", "LicenseVersion", "MarketEntity", "RegistrationEvent",
-           "SerialCounter", "VerificationRecord"]
+__all__ = ["ApiClient", "Base", "LicenseDocument", "LicenseVersion", "LogCheckpoint", "LogHead", "LogLeaf", "LogNode",
+           "MarketEntity", "RegistrationEvent", "SerialCounter", "VerificationRecord"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -85,6 +86,7 @@ class LicenseVersion(Base):
     pdf_sha256: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(128))
     superseded_by: Mapped[str | None] = mapped_column(String(96))
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # its issuance leaf in the log
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     status_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -150,3 +152,43 @@ class VerificationRecord(Base):
     subject_uscc: Mapped[str | None] = mapped_column(String(18), index=True)
     license_id: Mapped[str | None] = mapped_column(String(96))
     verdict: Mapped[str] = mapped_column(String(16))
+
+
+class LogLeaf(Base):
+    """One entry of the issuance log: canonical JSON naming an issuance or a lifecycle change."""
+
+    __tablename__ = "log_leaves"
+
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LogNode(Base):
+    """The hash of a perfect subtree (level 0: leaf hashes). Written once, never changed."""
+
+    __tablename__ = "log_nodes"
+
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogCheckpoint(Base):
+    """A signed checkpoint (C2SP signed note) of the tree at ``size``."""
+
+    __tablename__ = "log_checkpoints"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LogHead(Base):
+    """The log's one sequencing row: its size. Appends lock it, so they are serialized."""
+
+    __tablename__ = "log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)

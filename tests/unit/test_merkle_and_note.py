@@ -69,7 +69,7 @@ def _path(m: int, d: list[bytes]) -> list[bytes]:
     k = 1
     while k * 2 < len(d):
         k *= 2
-    return _path(m, d[:k]) + [_mth(d[k:])] if m < k else _path(m - k, d[k:]) + [_mth(d[:k])]
+    return [*_path(m, d[:k]), _mth(d[k:])] if m < k else [*_path(m - k, d[k:]), _mth(d[:k])]
 
 
 def _subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
@@ -78,7 +78,7 @@ def _subproof(m: int, d: list[bytes], b: bool) -> list[bytes]:
     k = 1
     while k * 2 < len(d):
         k *= 2
-    return _subproof(m, d[:k], b) + [_mth(d[k:])] if m <= k else _subproof(m - k, d[k:], False) + [_mth(d[:k])]
+    return [*_subproof(m, d[:k], b), _mth(d[k:])] if m <= k else [*_subproof(m - k, d[k:], False), _mth(d[:k])]
 
 
 # -- our plan-based computation over a node store --------------------------------------------------
@@ -150,6 +150,7 @@ GO_NOTE = GO_TEXT + ("\n\u2014 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8
 
 def test_go_note_known_answer() -> None:
     signer = NoteSigner.from_skey(GO_SKEY)
+    assert signer.skey == GO_SKEY
     assert signer.verifier.vkey == GO_VKEY
     assert signer.sign(GO_TEXT) == GO_NOTE  # Ed25519 is deterministic: the very same bytes
     assert NoteVerifier.from_vkey(GO_VKEY).open(GO_NOTE) == GO_TEXT

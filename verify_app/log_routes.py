@@ -1,0 +1,90 @@
+"""The issuance log's read API (DESIGN.md), served by the verification service: public, no key."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel
+
+from license_service.api.deps import ServicesDep
+from license_service.api.schemas import Problem
+from license_service.errors import NotFound
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/log", tags=["log"])
+_PROBLEMS: dict[int | str, dict[str, Any]] = {c: {"model": Problem} for c in (404, 422)}
+_TEXT = {200: {"content": {"text/plain": {}}}, **_PROBLEMS}
+
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode()
+
+
+class Entry(BaseModel):
+    index: int
+    data: str
+
+
+class EntriesOut(BaseModel):
+    entries: list[Entry]
+
+
+class InclusionOut(BaseModel):
+    index: int
+    tree_size: int
+    hashes: list[str]
+
+
+class ConsistencyOut(BaseModel):
+    first: int
+    second: int
+    hashes: list[str]
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse, responses=_TEXT)
+def checkpoint(services: ServicesDep) -> PlainTextResponse:
+    """The latest checkpoint: a C2SP tlog-checkpoint in a C2SP signed note (Ed25519)."""
+    with services.sessions() as s:
+        latest = services.log.latest(s)
+    if latest is None:
+        raise NotFound("the log has no checkpoint yet", code="log.empty")
+    return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/key", response_class=PlainTextResponse, responses=_TEXT)
+def key(services: ServicesDep) -> PlainTextResponse:
+    """The checkpoint verifier key, ``name+keyid+base64`` (C2SP signed-note)."""
+    return PlainTextResponse(services.keys.log_vkey() + "\n")
+
+
+@router.get("/entries", response_model=EntriesOut, responses=_PROBLEMS)
+def entries(services: ServicesDep, start: Annotated[int, Query(ge=0)],
+            end: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
+    """Leaves ``[start, end)`` (at most 1000 a call); ``data`` is base64 of the leaf bytes."""
+    with services.sessions() as s:
+        rows = services.log.entries(s, start, end)
+    return {"entries": [{"index": i, "data": _b64(d)} for i, d in rows]}
+
+
+@router.get("/proof/inclusion", response_model=InclusionOut, responses=_PROBLEMS)
+def inclusion(services: ServicesDep, index: Annotated[int, Query(ge=0)],
+              tree_size: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
+    """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``tree_size`` leaves."""
+    with services.sessions() as s:
+        hashes = services.log.inclusion(s, index, tree_size)
+    return {"index": index, "tree_size": tree_size, "hashes": [_b64(h) for h in hashes]}
+
+
+@router.get("/proof/consistency", response_model=ConsistencyOut, responses=_PROBLEMS)
+def consistency(services: ServicesDep, first: Annotated[int, Query(ge=1)],
+                second: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
+    """RFC 9162 consistency proof between the trees of ``first`` and ``second`` leaves."""
+    with services.sessions() as s:
+        hashes = services.log.consistency(s, first, second)
+    return {"first": first, "second": second, "hashes": [_b64(h) for h in hashes]}
+
+
