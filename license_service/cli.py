@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -131,6 +133,58 @@ def serve(
                "verify": "verify_app.app:create_app"}[which]
     uvicorn.run(factory, factory=True, host=host, port=port, workers=workers,
                 log_level="info", access_log=False)
+
+
+@app.command()
+def audit(
+    base_url: Annotated[str, typer.Option(help="the verification service's public URL")],
+    state: Annotated[Path, typer.Option(help="the auditor's state file (created on first run)")],
+    client_id: Annotated[str | None, typer.Option(help="auditor credential (scope audit): reconcile")] = None,
+    client_secret: Annotated[str | None, typer.Option()] = None,
+    key: Annotated[str | None, typer.Option(help="pin this log key (name+id+base64); else trust on first use")]
+    = None,
+) -> None:
+    """Audit the issuance log: the checkpoint's signature with the pinned key, consistency with the
+    checkpoint saved in the state file, the new entries against the new root, and (with an auditor
+    credential) the registry reconciled with the log. Exit 0 only if all holds."""
+    from .audit.check import AuditFailure, AuditState, check_consistency, extend, open_checkpoint, reconcile, summarize
+    from .audit.client import LogClient, decode_leaves
+
+    saved = AuditState.load(state)
+    client = LogClient(base_url, client_id=client_id, client_secret=client_secret)
+    try:
+        served_key = client.vkey()
+        pinned = key or saved.vkey or served_key
+        if served_key != pinned:
+            raise AuditFailure(f"the log key changed: pinned {pinned}, served {served_key}")
+        note = client.checkpoint()
+        cp = open_checkpoint(note, pinned)
+        if saved.origin is not None and cp.origin != saved.origin:
+            raise AuditFailure(f"the checkpoint's origin is {cp.origin!r}, not {saved.origin!r}")
+        check_consistency(saved, cp, client.consistency(saved.size, cp.size))
+        frontier = extend(saved, cp, client.entries(saved.size, cp.size))
+        typer.echo(f"checkpoint: {cp.origin} size {cp.size} root {base64.b64encode(cp.root).decode()} "
+                   f"(signature verified; consistent with size {saved.size}; "
+                   f"{cp.size - saved.size} new entries checked)")
+        if client_id:
+            all_leaves = client.entries(0, cp.size)
+            extend(AuditState(), cp, all_leaves)  # the whole log as served now must still give the root
+            leaves = decode_leaves(all_leaves)
+            problems = reconcile(leaves, client.registry())
+            if problems:
+                raise AuditFailure("the registry and the log disagree:\n  " + "\n  ".join(problems))
+            summary = summarize(leaves)
+            typer.echo(f"registry reconciled with the log: {summary['entries']} entries")
+        else:
+            summary = summarize(decode_leaves(client.entries(saved.size, cp.size)) if cp.size > saved.size else [])
+        typer.echo("entries by action: " + ", ".join(f"{k} {v}" for k, v in summary["by_action"].items()))
+        typer.echo("entries by day:    " + ", ".join(f"{k} {v}" for k, v in summary["by_day"].items()))
+    except AuditFailure as e:
+        typer.echo(f"AUDIT FAILED: {e}", err=True)
+        raise typer.Exit(1) from None
+    AuditState(vkey=pinned, origin=cp.origin, size=cp.size, root=base64.b64encode(cp.root).decode(),
+               frontier=frontier, checkpoint=note).save(state)
+    typer.echo(f"audit passed; state saved to {state}")
 
 
 def main() -> None:

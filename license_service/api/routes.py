@@ -17,6 +17,7 @@ from ..intake import parse_registration
 from ..views import entity_view, license_view
 from .deps import ServicesDep, now, require_scope
 from .schemas import (
+    AuditLicensesOut,
     EntityOut,
     IssuedOut,
     LicenseOut,
@@ -152,3 +153,20 @@ def get_verifications(uscc: str, services: ServicesDep,
         return {"uscc": code, "verifications": [
             {"client_id": r.client_id, "client_name": clients.get(r.client_id), "checked_at": r.checked_at.isoformat(),
              "channel": r.channel, "license_id": r.license_id, "verdict": r.verdict} for r in rows]}
+
+
+@router.get("/api/v1/audit/licenses", tags=["audit"], response_model=AuditLicensesOut, responses=_PROBLEMS)
+def audit_licenses(services: ServicesDep, _: Annotated[Principal, Depends(require_scope("audit"))],
+                   after: Annotated[str | None, Query(max_length=96)] = None,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> dict[str, Any]:
+    """Every license version with its canonical record, digests, status and leaf index, for
+    reconciling the registry with the issuance log. Paged by ``license_id`` (``next``)."""
+    with services.sessions() as s:
+        q = select(LicenseVersion).order_by(LicenseVersion.license_id).limit(limit)
+        if after is not None:
+            q = q.where(LicenseVersion.license_id > after)
+        rows = s.execute(q).scalars().all()
+        out = [{"license_id": r.license_id, "uscc": r.uscc, "version": r.version, "status": r.status,
+                "record": r.record, "record_digest": r.record_digest, "pdf_sha256": r.pdf_sha256,
+                "leaf_index": r.leaf_index, "superseded_by": r.superseded_by} for r in rows]
+    return {"licenses": out, "next": out[-1]["license_id"] if len(out) == limit else None}

@@ -150,3 +150,20 @@ class VerificationOut(BaseModel):
 class VerificationsOut(BaseModel):
     uscc: str
     verifications: list[VerificationOut]
+
+
+class AuditLicense(BaseModel):
+    license_id: str
+    uscc: str
+    version: int
+    status: str
+    record: str
+    record_digest: str
+    pdf_sha256: str
+    leaf_index: int | None
+    superseded_by: str | None
+
+
+class AuditLicensesOut(BaseModel):
+    licenses: list[AuditLicense]
+    next: str | None

@@ -1,0 +1,2 @@
+"""``elicense audit``: an auditor's check of the issuance log and the registry, trusting only what
+hashes and signatures prove. ``check`` is pure; ``client`` is the only module that talks HTTP."""
