@@ -224,6 +224,7 @@ def test_audit_catches_a_forked_history(tmp_path_factory: pytest.TempPathFactory
             root = fold([nodes[x] for x in range_nodes(0, n)])
             note = signer.sign(format_checkpoint(Checkpoint(signer.name, n, root)))
             db.execute("DELETE FROM log_checkpoints")
+            db.execute("UPDATE log_head SET root = ?", (root,))
             db.execute("INSERT INTO log_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, '2026-01-01')",
                        (n, root, note))
         assert c.post("/api/v1/registrations", json=event("establishment", entity())).status_code == 201
