@@ -75,7 +75,8 @@ def _bulk_load(url: str, n: int, keys: Path) -> IssuanceLog:
 def main(max_exp: int = 6) -> None:
     home = Path(tempfile.mkdtemp(prefix="elicense-bench-log-"))
     ensure_dev_keys(home / "keys", ORIGIN)
-    print(f"{'leaves':>9} {'load s':>7} {'appends/s':>10} {'proof p50 ms':>13} {'proof p99 ms':>13} {'peak RSS MB':>12}")
+    header = ("leaves", "load s", "appends/s", "proof p50 ms", "proof p99 ms", "peak RSS MB")
+    print(" ".join(f"{h:>{w}}" for h, w in zip(header, (9, 7, 10, 13, 13, 12), strict=True)))
     for exp in range(4, max_exp + 1):
         n = 10**exp
         url = f"sqlite:///{home}/log-{n}.db"

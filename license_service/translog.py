@@ -6,7 +6,8 @@ together or not at all. An append locks the log head (the one serialized step), 
 stored subtree hashes of the right edge, writes the leaf and the subtrees it completes, and signs a
 checkpoint for the new size in the same transaction: checkpoints are published with zero delay.
 Before signing it checks that the stored tree still has the root of the last checkpoint (kept on the
-head row, written with it), so the log never signs a checkpoint inconsistent with an earlier one. Reads (proofs, entries) need no key.
+head row, written with it), so the log never signs a checkpoint inconsistent with an earlier one.
+Reads (proofs, entries) need no key.
 """
 
 from __future__ import annotations
