@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ __all__ = ["SCOPES", "Principal", "create_client", "hash_secret", "issue_access_
 SCOPES = frozenset({"registrations:write", "licenses:read", "verify", "audit"})
 AUDIENCE = "elicense-api"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+_CLIENT_ID = re.compile(r"cli_[0-9a-f]{20}")  # what create_client makes; anything else is no client
 
 
 def hash_secret(secret: str) -> str:
@@ -74,7 +76,7 @@ def issue_access_token(sessions: sessionmaker[Session], key: TokenSigningKey, cl
                        requested: str | None, *, issuer: str, ttl: int, at: datetime) -> dict[str, object]:
     """RFC 6749 s.4.4.3 token response, or :class:`AuthError` ``invalid_client`` / ``invalid_scope``."""
     with sessions() as s:
-        client = s.get(ApiClient, client_id)
+        client = s.get(ApiClient, client_id) if _CLIENT_ID.fullmatch(client_id) else None
     # verify a dummy hash for unknown clients so timing does not tell which client ids exist
     ok = verify_secret(secret, client.secret_hash if client else _DUMMY_HASH) and client is not None
     if not ok or client is None or client.disabled:

@@ -16,6 +16,7 @@ from license_service.api.routes import router as issuing_router
 from license_service.config import Settings
 from license_service.services import Services
 
+from .audit_page import router as audit_router
 from .log_routes import router as log_router
 from .page import PageRenderer
 from .ratelimit import TokenBucket
@@ -39,6 +40,7 @@ def _attach(app: FastAPI, settings: Settings, services: Services) -> FastAPI:
     )
     app.include_router(router)
     app.include_router(log_router)
+    app.include_router(audit_router)
     return app
 
 
@@ -62,6 +64,6 @@ def create_combined_app(settings: Settings | None = None, services: Services | N
 def served_openapi() -> dict[str, Any]:
     """The combined app's OpenAPI document (built without a database or keys): openapi.yaml."""
     app = issuing.base_app(Settings())
-    for r in (public_router, issuing_router, router, log_router):
+    for r in (public_router, issuing_router, router, log_router, audit_router):
         app.include_router(r)
     return app.openapi()

@@ -85,6 +85,9 @@ class PageRenderer:
         self._env.filters["local_time"] = _local_time
         self._templates_dir = templates_dir
 
+    def render_audit(self, **context: Any) -> str:
+        return self._env.get_template("audit.html").render(**context)
+
     def render(self, report: VerificationReport, lang: str) -> str:
         t = TEXT["en" if lang == "en" else "zh"]
         data = report.as_json()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
@@ -34,6 +34,10 @@ __all__ = ["public_router", "router"]
 public_router = APIRouter()
 #: The issuing service's routes.
 router = APIRouter()
+#: License ids are GB/T 36904 identifiers: the pattern keeps anything else (NUL bytes, say, which
+#: PostgreSQL refuses in text) away from the database with a 422.
+_LICENSE_ID_PATTERN = r"^[0-9A-Za-z.]{1,96}$"
+LicenseIdPath = Annotated[str, Path(pattern=_LICENSE_ID_PATTERN)]
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 404, 409, 422)
 }
@@ -96,7 +100,7 @@ def register(
 
 # -- registry reads ----------------------------------------------------------------------------
 @router.get("/api/v1/licenses/{license_id}", tags=["licenses"], response_model=LicenseOut, responses=_PROBLEMS)
-def get_license(license_id: str, services: ServicesDep,
+def get_license(license_id: LicenseIdPath, services: ServicesDep,
                 _: Annotated[Principal, Depends(require_scope("licenses:read"))]) -> dict[str, Any]:
     with services.sessions() as s:
         lic = s.get(LicenseVersion, license_id)
@@ -107,7 +111,7 @@ def get_license(license_id: str, services: ServicesDep,
 
 @router.get("/api/v1/licenses/{license_id}/pdf", tags=["licenses"],
             responses={200: {"content": {"application/pdf": {}}}, **_PROBLEMS}, response_class=Response)
-def get_license_pdf(license_id: str, services: ServicesDep,
+def get_license_pdf(license_id: LicenseIdPath, services: ServicesDep,
                     _: Annotated[Principal, Depends(require_scope("licenses:read"))]) -> Response:
     with services.sessions() as s:
         doc = s.get(LicenseDocument, license_id)
@@ -157,7 +161,7 @@ def get_verifications(uscc: str, services: ServicesDep,
 
 @router.get("/api/v1/audit/licenses", tags=["audit"], response_model=AuditLicensesOut, responses=_PROBLEMS)
 def audit_licenses(services: ServicesDep, _: Annotated[Principal, Depends(require_scope("audit"))],
-                   after: Annotated[str | None, Query(max_length=96)] = None,
+                   after: Annotated[str | None, Query(pattern=_LICENSE_ID_PATTERN)] = None,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> dict[str, Any]:
     """Every license version with its canonical record, digests, status and leaf index, for
     reconciling the registry with the issuance log. Paged by ``license_id`` (``next``)."""

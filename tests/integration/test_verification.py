@@ -248,3 +248,13 @@ def test_rate_limits_answer_429_with_retry_after(services: Services, registrar: 
     assert r.headers["content-type"].startswith("application/problem+json") and r.json()["code"] == "rate_limited"
     page = [c.get("/v/a.b.c").status_code for _ in range(4)]
     assert page == [200, 200, 200, 429]
+
+
+def test_auditor_page(client_for: Client, anon: TestClient, registrar: TestClient) -> None:
+    _issue(registrar, entity())
+    page = client_for("audit").get("/audit")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<svg" in page.text and "Latest checkpoints" in page.text and "establishment" in page.text
+    assert "<script" not in page.text
+    assert anon.get("/audit").status_code == 401
+    assert client_for("verify").get("/audit").status_code == 403
