@@ -24,7 +24,7 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Se
     public_keys = home / "public-keys"
     public_keys.mkdir()
     for f in (home / "keys").iterdir():
-        if f.suffix in (".pem",) or f.name.endswith("jwks.json"):
+        if f.suffix in (".pem", ".vkey") or f.name.endswith("jwks.json"):
             shutil.copy(f, public_keys / f.name)
     verify = Server(home / "verify", app="verify", db=home / "registry.db", keys=public_keys)
     verify.home.mkdir()
@@ -52,6 +52,11 @@ def test_verifier_without_private_keys_verifies_everything(split: tuple[Server, 
     assert page.status_code == 200 and 'class="banner valid"' in page.text
     assert httpx.get(f"{verify.base}/.well-known/jwks.json").json() == httpx.get(
         f"{issuing.base}/.well-known/jwks.json").json()
+    # the issuance log is served by the verifier too, with the public key alone
+    assert httpx.get(f"{verify.base}/log/key").text == httpx.get(f"{issuing.base}/log/key").text
+    assert httpx.get(f"{verify.base}/log/checkpoint").text.split("\n")[1] == "1"
+    report = v.post("/api/v1/verify/token", json={"token": lic["token"]}).json()
+    assert report["log"]["leaf_index"] == 0 and report["log"]["tree_size"] == 1
     # the verifier serves no issuing route, and still holds no private key afterwards
     assert v.post("/api/v1/registrations", json={}).status_code == 404
     assert not [p for p in public_keys.iterdir() if p.suffix == ".key"]
