@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -94,7 +95,7 @@ class NoteSigner:
     def __post_init__(self) -> None:
         _check_name(self.name)
 
-    @property
+    @cached_property
     def verifier(self) -> NoteVerifier:
         raw = self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return NoteVerifier(self.name, _key_id(self.name, raw), self.private.public_key())

@@ -180,36 +180,3 @@ class EntityDetails:
             "address": self.address,
             "composition": self.composition,
         }
-
-    @classmethod
-    def from_record(cls, rec: dict[str, object]) -> EntityDetails:
-        """Inverse of :meth:`as_record` (for records already validated once)."""
-        cap = rec.get("registered_capital")
-        term = rec.get("term")
-        assert cap is None or isinstance(cap, dict)
-        assert term is None or isinstance(term, dict)
-        return cls(
-            uscc=_stored_uscc(str(rec["uscc"])),
-            kind=EntityKind(str(rec["entity_kind"])),
-            name=rec["name"] if rec["name"] is None else str(rec["name"]),
-            entity_type=str(rec["entity_type"]),
-            representative=str(rec["representative"]),
-            capital=Capital(Decimal(cap["amount"]), cap["currency"], cap["unit"]) if cap else None,
-            established_on=date.fromisoformat(str(rec["established_on"])),
-            term=(
-                Term(date.fromisoformat(term["from"]), date.fromisoformat(term["to"]) if term["to"] else None)
-                if term
-                else None
-            ),
-            business_scope=str(rec["business_scope"]),
-            address=str(rec["address"]),
-            composition=rec["composition"] if rec["composition"] is None else str(rec["composition"]),
-        )
-
-
-def _stored_uscc(value: str) -> Uscc:
-    """A code already accepted once: re-validated, or let through as legacy if it was a legacy code."""
-    try:
-        return Uscc.parse(value)
-    except FieldError:
-        return Uscc(value, legacy=True)
