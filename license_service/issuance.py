@@ -35,7 +35,8 @@ from .views import license_view
 
 __all__ = ["IssuanceService", "Outcome", "token_claims"]
 
-_CHINA = ZoneInfo("Asia/Shanghai")  # registration dates are Beijing dates
+_CHINA = ZoneInfo("Asia/Shanghai")
+_ATTEMPTS = 3  # registration dates are Beijing dates
 
 
 @dataclass(frozen=True)
@@ -105,24 +106,26 @@ class IssuanceService:
         :class:`~license_service.domain.errors.InvalidInput` for text no font can draw. Nothing is
         written in any of those cases.
         """
-        replay = self._replayed(ev)
-        if replay is not None:
-            return replay
-        try:
-            with self._write_sessions.begin() as s:
-                outcome = self._apply(s, ev, at)
-                s.add(RegistrationEvent(
-                    event_id=ev.event_id, kind=ev.kind.value, uscc=ev.uscc.value, body_sha256=ev.body_sha256,
-                    response_status=outcome.status, response_body=json.dumps(outcome.body, ensure_ascii=False),
-                    received_at=at,
-                ))
-            return outcome
-        except IntegrityError:
-            # a concurrent request with the same event_id (or serial) won the race: converge on it
+        for attempt in range(_ATTEMPTS):
             replay = self._replayed(ev)
             if replay is not None:
                 return replay
-            raise
+            try:
+                with self._write_sessions.begin() as s:
+                    outcome = self._apply(s, ev, at)
+                    s.add(RegistrationEvent(
+                        event_id=ev.event_id, kind=ev.kind.value, uscc=ev.uscc.value, body_sha256=ev.body_sha256,
+                        response_status=outcome.status,
+                        response_body=json.dumps(outcome.body, ensure_ascii=False), received_at=at,
+                    ))
+                return outcome
+            except IntegrityError:
+                # A concurrent transaction won a race on a unique key (the same event_id, the same new
+                # USCC, the first serial of a day): nothing of ours was written. Apply again against
+                # what it wrote: a replay converges on its answer, a rival gets its 409.
+                if attempt == _ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     # -- internals ----------------------------------------------------------------------------
     def _replayed(self, ev: RegistrationEventIn) -> Outcome | None:

@@ -7,6 +7,7 @@ signature timestamp), whose widget carries the authority's seal as its appearanc
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from io import BytesIO
 
@@ -68,6 +69,9 @@ class PdfSealer:
         self._timestamper = timestamper or LocalTimeStamper(material.tsa_cert, material.tsa_key, intermediates)
         self._seal_appearance = seal_appearance
         self._styles: dict[str, StaticStampStyle] = {}
+        # One signature at a time per process: the cached styles hold PdfFileReaders (not safe to
+        # share between threads) and the learned reservation is read and reset per signature.
+        self._lock = threading.Lock()
         # Bytes reserved for the CMS blob. pyHanko's estimate adds 50% slack, which every verifier then
         # parses as hex (pyHanko's own tight estimate is a few bytes short at times: DER ECDSA signatures
         # vary in length). We reserve what the first signature needed plus a margin.
@@ -87,8 +91,13 @@ class PdfSealer:
         """Return ``pdf`` with an incremental update holding the certification signature.
 
         ``box`` is the seal's rectangle on page 1 (x1, y1, x2, y2 in points). Raises
-        :class:`SigningError` if pyHanko fails.
+        :class:`SigningError` if pyHanko fails. Thread-safe (one signature at a time).
         """
+        with self._lock:
+            return self._seal(pdf, box=box, authority=authority, reason=reason, location=location)
+
+    def _seal(self, pdf: bytes, *, box: tuple[float, float, float, float], authority: str,
+              reason: str, location: str) -> bytes:
         meta = signers.PdfSignatureMetadata(
             field_name=SEAL_FIELD,
             certify=True,
@@ -120,8 +129,8 @@ class PdfSealer:
         if self._reserve is None:
             contents = PdfFileReader(BytesIO(out.getvalue()), strict=False).embedded_signatures[0].pkcs7_content
             _, _, _, header, body, _ = asn1_parser.parse(contents)  # the DER length, without the zero padding
-            needed = len(header) + len(body) + _RESERVE_MARGIN
-            self._reserve = needed + needed % 2  # pyHanko requires an even reservation
+            # pyHanko counts the reservation in hex digits: two per byte of the CMS blob
+            self._reserve = 2 * (len(header) + len(body) + _RESERVE_MARGIN)
         return out.getvalue()
 
 

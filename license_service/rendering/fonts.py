@@ -8,6 +8,7 @@ fonts' cmaps before rendering: a character no font can draw is refused, never pr
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,9 @@ class FontSet:
             faces.append(_Face(name, frozenset(font.face.charToGlyph)))
         self._faces = tuple(faces)
         self._cache: dict[str, str | None] = {}
+        #: Held while a reportlab document using these fonts is built: reportlab keeps its TrueType
+        #: subsetting state on the (process-wide) font objects, and two documents at once corrupt it.
+        self.lock = threading.Lock()
 
     @property
     def primary(self) -> str:

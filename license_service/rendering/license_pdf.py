@@ -130,7 +130,12 @@ class LicenseRenderer:
 
     def render(self, page: LicensePage) -> RenderedLicense:
         """Render one page; :meth:`check` must have passed. Deterministic for a given input
-        (no creation-time drift: the PDF dates are the registration date)."""
+        (no creation-time drift: the PDF dates are the registration date). Thread-safe: documents
+        are built one at a time per process (see :attr:`FontSet.lock`)."""
+        with self.fonts.lock:
+            return self._render(page)
+
+    def _render(self, page: LicensePage) -> RenderedLicense:
         tpl = load_template(self.templates_dir, page.details.kind)
         values = _values(page)
         buf = BytesIO()

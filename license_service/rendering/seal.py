@@ -18,7 +18,12 @@ _RED = (0.80, 0.07, 0.07)
 
 
 def draw_seal_pdf(fonts: FontSet, authority: str, size: float = SEAL_SIZE) -> bytes:
-    """A one-page PDF, ``size`` points square, with the seal for ``authority``."""
+    """A one-page PDF, ``size`` points square, with the seal for ``authority`` (thread-safe)."""
+    with fonts.lock:
+        return _draw(fonts, authority, size)
+
+
+def _draw(fonts: FontSet, authority: str, size: float) -> bytes:
     buf = BytesIO()
     c = Canvas(buf, pagesize=(size, size), pageCompression=1)
     c.setAuthor("elicense")

@@ -34,10 +34,17 @@ def _seal_pdf() -> bytes:
 def test_many_seals_fit_the_learned_reservation(keys_dir: Path) -> None:
     sealer = PdfSealer(FileKeyProvider(keys_dir).pdf_signing(), seal_appearance=lambda _: _seal_pdf())
     pdf = _blank_pdf()
+    sealer.seal(pdf, box=(10, 10, 110, 110), authority="a", reason="r", location="l")  # learns the size
+    learned = sealer._reserve
+    assert learned is not None
     for _ in range(40):
         out = sealer.seal(pdf, box=(10, 10, 110, 110), authority="a", reason="r", location="l")
-        assert len(PdfFileReader(BytesIO(out)).embedded_signatures) == 1
-    assert sealer._reserve is not None and sealer._reserve < 5000
+        sigs = PdfFileReader(BytesIO(out)).embedded_signatures
+        assert len(sigs) == 1
+        # the learned reservation was used (no fallback to pyHanko's estimate) and is tight
+        assert sealer._reserve == learned and len(sigs[0].pkcs7_content) * 2 == learned
+        cms_len = len(sigs[0].signed_data.dump())
+        assert learned - 2 * cms_len < 2 * 200
 
 
 def test_outgrown_reservation_falls_back(keys_dir: Path) -> None:
