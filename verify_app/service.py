@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from license_service.db.models import LicenseVersion, MarketEntity, VerificationRecord
 from license_service.domain.numerals import capital_in_words, format_date, format_term
 from license_service.domain.uscc import Uscc
-from license_service.translog import IssuanceLog
+from license_service.translog import IssuanceLog, SignedCheckpoint
 from signing.keys import KeyProvider
 from signing.pdf_validation import PdfFindings, load_roots, validate_license_pdf
 from signing.tokens import CachingVerifier, InvalidToken
@@ -31,6 +34,8 @@ from .report import Check, VerificationReport
 
 __all__ = ["VerificationService", "public_license"]
 
+_CHECKPOINT_TTL = 1.0  # seconds
+_PROOF_CACHE = 50_000
 _CLAIM_TYPES = {"uscc": str, "sn": str, "ver": int, "iat": int, "dig": str, "rep": str}
 
 
@@ -112,6 +117,9 @@ class VerificationService:
         self._keys = keys
         self._base_url = base_url
         self._tokens = CachingVerifier(keys.token_keyring())
+        self._checkpoint: tuple[float, SignedCheckpoint | None] = (float("-inf"), None)
+        self._proofs: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @cached_property
     def _roots(self) -> list[Any]:
@@ -162,10 +170,10 @@ class VerificationService:
         """The license's issuance leaf, its inclusion proof and the checkpoint it is proven against,
         so a client can check for itself that the license is on the public record."""
         index = found.lic.leaf_index
-        latest = self._log.latest(s)
+        latest = self._latest_checkpoint(s)
         if index is None or latest is None or index >= latest.size:
             return None
-        proof = self._log.inclusion(s, index, latest.size)
+        proof = self._inclusion(s, index, latest.size)
         return {"leaf_index": index, "tree_size": latest.size,
                 "inclusion_proof": [base64.b64encode(h).decode() for h in proof], "checkpoint": latest.note}
 
@@ -177,6 +185,32 @@ class VerificationService:
         with self._sessions() as s:
             more, found = self._registry_checks(s, claims)
             return self._report(s, checks + more, found, at)
+
+    def _latest_checkpoint(self, s: Session) -> SignedCheckpoint | None:
+        """The latest checkpoint, re-read at most once a second: any checkpoint at least as large as
+        the leaf proves its inclusion, so a second-old one is as good as the newest."""
+        with self._cache_lock:
+            fetched, cp = self._checkpoint
+        if time.monotonic() - fetched > _CHECKPOINT_TTL or cp is None:
+            cp = self._log.latest(s)
+            with self._cache_lock:
+                self._checkpoint = (time.monotonic(), cp)
+        return cp
+
+    def _inclusion(self, s: Session, index: int, size: int) -> list[bytes]:
+        """Inclusion proofs never change for a given (leaf, tree size): keep the recent ones."""
+        key = (index, size)
+        with self._cache_lock:
+            proof = self._proofs.get(key)
+            if proof is not None:
+                self._proofs.move_to_end(key)
+                return proof
+        proof = self._log.inclusion(s, index, size)
+        with self._cache_lock:
+            self._proofs[key] = proof
+            while len(self._proofs) > _PROOF_CACHE:
+                self._proofs.popitem(last=False)
+        return proof
 
     # -- PDFs -----------------------------------------------------------------------------------
     @staticmethod
