@@ -9,10 +9,12 @@ from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .api import problems
 from .api.routes import public_router, router
+from .api.schemas import Problem
 from .config import Settings
 from .services import Services
 
@@ -70,10 +72,6 @@ class _BodyLimit:
 def _document_problems(app: FastAPI) -> None:
     """Every error response is problem+json (api/problems.py); say so in the OpenAPI document, for
     FastAPI's implicit 422s too, in place of its HTTPValidationError schema."""
-    from fastapi.openapi.utils import get_openapi
-
-    from .api.schemas import Problem
-
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, summary=app.summary,

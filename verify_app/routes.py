@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -132,8 +132,6 @@ def verify_pdf(state: StateDep, principal: Platform,
     its embedded token, and agreement of token, PDF and registry."""
     data = file.file.read(state.max_pdf_bytes + 1)
     if len(data) > state.max_pdf_bytes:
-        from fastapi import HTTPException
-
         raise HTTPException(413, f"PDF uploads are limited to {state.max_pdf_bytes} bytes")
     if not data.startswith(b"%PDF-"):
         raise InvalidInput([FieldError("file", "pdf.not_pdf", "the file is not a PDF (no %PDF- header)")])
