@@ -22,7 +22,8 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from license_service.db.engine import create_schema, make_engine, make_session_factory, make_write_session_factory
+from license_service.db.engine import make_engine, make_session_factory, make_write_session_factory
+from license_service.db.migrate import upgrade
 from license_service.db.models import LogCheckpoint, LogHead, LogLeaf, LogNode
 from license_service.translog import IssuanceLog
 from signing.keys import FileKeyProvider, ensure_dev_keys
@@ -40,7 +41,7 @@ def _leaf(i: int) -> bytes:
 
 def _bulk_load(url: str, n: int, keys: Path) -> IssuanceLog:
     engine = make_engine(url)
-    create_schema(engine)
+    upgrade(engine)
     now = datetime.now(UTC)
     signer = FileKeyProvider(keys).log_signer
     log = IssuanceLog(ORIGIN, signer=signer)

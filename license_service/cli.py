@@ -9,11 +9,14 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .config import Settings
+
+if TYPE_CHECKING:
+    from .services import Services
 
 app = typer.Typer(help="elicense: issue and verify electronic business licenses (电子营业执照).",
                   no_args_is_help=True, add_completion=False)
@@ -21,6 +24,21 @@ keys_app = typer.Typer(help="Key management.", no_args_is_help=True)
 clients_app = typer.Typer(help="API clients (OAuth 2.0 client credentials).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(clients_app, name="clients")
+db_app = typer.Typer(help="The registry's database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database at ELICENSE_DATABASE_URL to the schema this code needs (Alembic)."""
+    from .db.engine import make_engine
+    from .db.migrate import current_revision, head_revision, upgrade
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    typer.echo(f"database schema: {before or 'empty'} -> {head_revision()}")
 
 
 def _settings() -> Settings:
@@ -28,6 +46,17 @@ def _settings() -> Settings:
         return Settings()
     except ValueError as e:
         typer.echo(f"configuration refused: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _services(settings: Settings) -> Services:
+    from .db.migrate import SchemaNotCurrent
+    from .services import Services
+
+    try:
+        return Services.build(settings)
+    except SchemaNotCurrent as e:
+        typer.echo(e.detail, err=True)
         raise typer.Exit(2) from None
 
 
@@ -52,9 +81,8 @@ def clients_create(
 ) -> None:
     """Register an API client; prints its id and secret (the secret is shown only now)."""
     from .auth import create_client
-    from .services import Services
 
-    services = Services.build(_settings())
+    services = _services(_settings())
     try:
         client_id, secret = create_client(services.write_sessions, name, scopes.split(), at=datetime.now(UTC))
     except ValueError as e:
@@ -72,14 +100,13 @@ def demo() -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .demo import demo_events, load_demo
-    from .services import Services
 
     settings = _settings()
     if settings.is_dev:
         from signing.keys import ensure_dev_keys
 
         ensure_dev_keys(settings.keys_dir, settings.log_origin)
-    services = Services.build(settings)
+    services = _services(settings)
     events = list(demo_events())
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]demo"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -122,6 +149,15 @@ def serve(
         if FileKeyProvider(settings.keys_dir).is_dev():
             typer.echo("ELICENSE_ENV=production refuses the development PKI", err=True)
             raise typer.Exit(2)
+    # the schema, once, before any worker starts: upgraded in development, else it must be current
+    from .db.engine import make_engine
+    from .db.migrate import SchemaNotCurrent, ensure_schema
+
+    try:
+        ensure_schema(make_engine(settings.database_url), may_upgrade=settings.is_dev and which != "verify")
+    except SchemaNotCurrent as e:
+        typer.echo(e.detail, err=True)
+        raise typer.Exit(2) from None
     base = settings.public_base_url
     typer.echo(f"elicense serving on http://{host}:{port} (public base URL {base})\n"
                f"  health:      {base}/healthz\n  API docs:    {base}/docs\n"

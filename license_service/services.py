@@ -14,7 +14,8 @@ from signing.pdf import PdfSealer
 from signing.tokens import CachingVerifier
 
 from .config import Settings
-from .db.engine import create_schema, make_engine, make_session_factory, make_write_session_factory
+from .db.engine import make_engine, make_session_factory, make_write_session_factory
+from .db.migrate import ensure_schema
 from .issuance import IssuanceService
 from .rendering.fonts import FontSet
 from .rendering.license_pdf import LicenseRenderer
@@ -33,11 +34,12 @@ class Services:
     keys: KeyProvider
 
     @classmethod
-    def build(cls, settings: Settings, *, create_tables: bool = True) -> Services:
-        """``create_tables=False`` for the verification side, which may run on a read-only role."""
+    def build(cls, settings: Settings, *, may_migrate: bool = True) -> Services:
+        """Connect and check the schema (``db/migrate.py``): in development the issuing side brings
+        it up to date itself; in production, and on the verification side (``may_migrate=False``,
+        which may run on a read-only role), a schema that is not current refuses to start."""
         engine = make_engine(settings.database_url)
-        if create_tables:
-            create_schema(engine)
+        ensure_schema(engine, may_upgrade=may_migrate and settings.is_dev)
         return cls(settings, engine, make_session_factory(engine), make_write_session_factory(engine),
                    FileKeyProvider(settings.keys_dir))
 

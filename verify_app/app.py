@@ -45,9 +45,9 @@ def _attach(app: FastAPI, settings: Settings, services: Services) -> FastAPI:
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Verification alone: reads the registry (creates no tables) and public keys only."""
+    """Verification alone: reads the registry (never migrates it) and public keys only."""
     settings = settings or Settings()
-    services = services or Services.build(settings, create_tables=False)
+    services = services or Services.build(settings, may_migrate=False)
     app = issuing.base_app(settings)
     app.state.services = services
     app.include_router(public_router)

@@ -8,9 +8,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Base
-
-__all__ = ["create_schema", "make_engine", "make_session_factory", "make_write_session_factory"]
+__all__ = ["make_engine", "make_session_factory", "make_write_session_factory"]
 
 
 def make_engine(url: str) -> Engine:
@@ -58,7 +56,3 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def make_write_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that write (on SQLite: BEGIN IMMEDIATE; elsewhere the same as reading sessions)."""
     return sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
-
-
-def create_schema(engine: Engine) -> None:
-    Base.metadata.create_all(engine)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from license_service.db.engine import create_schema, make_engine, make_write_session_factory
+from license_service.db.engine import make_engine, make_write_session_factory
+from license_service.db.migrate import upgrade
 from license_service.db.models import VerificationRecord
 from verify_app.recorder import VerificationRecorder
 
@@ -27,7 +28,7 @@ def _count(sessions: object) -> int:
 
 def test_batches_in_background_and_flushes_on_close(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/r.db")
-    create_schema(engine)
+    upgrade(engine)
     sessions = make_write_session_factory(engine)
     rec = VerificationRecorder(sessions, interval=0.05)
     for i in range(100):
@@ -50,6 +51,6 @@ def test_a_failed_batch_stays_queued(tmp_path: Path) -> None:
     rec.add(_rec(1))
     with pytest.raises(Exception):  # noqa: B017 - the driver's error, whatever it is
         rec.flush()
-    create_schema(engine)
+    upgrade(engine)
     rec.flush()
     assert _count(sessions) == 1

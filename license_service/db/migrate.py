@@ -1,0 +1,64 @@
+"""Schema migrations (Alembic), for SQLite and PostgreSQL alike.
+
+``elicense db upgrade`` brings a database to the schema this code expects. Services check the schema
+on start: in development they upgrade it themselves (as they generate dev keys); in production, and
+always on the verification side (which may hold a read-only role), they refuse to start on a schema
+that is not current, saying what to run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from ..errors import ServiceError
+
+__all__ = ["SchemaNotCurrent", "ensure_schema", "head_revision", "upgrade"]
+
+_SCRIPTS = Path(__file__).parent / "migrations"
+
+
+class SchemaNotCurrent(ServiceError):
+    code = "db.schema_not_current"
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_SCRIPTS))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    cfg = _config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def ensure_schema(engine: Engine, *, may_upgrade: bool) -> None:
+    """Return if the schema is current; upgrade it when ``may_upgrade``; else raise
+    :class:`SchemaNotCurrent` naming the revisions and the command to run."""
+    current, head = current_revision(engine), head_revision()
+    if current == head:
+        return
+    if may_upgrade:
+        upgrade(engine)
+        return
+    raise SchemaNotCurrent(f"the database schema is at revision {current or 'none (empty database)'}, this code "
+                           f"needs {head}: run `elicense db upgrade` with the same ELICENSE_DATABASE_URL")

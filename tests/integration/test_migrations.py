@@ -1,0 +1,65 @@
+"""Migrations on SQLite and PostgreSQL: a fresh database upgraded to head has exactly the schema the
+models declare, and a service refuses a schema that is not current (production, and the verifier)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from license_service.config import Settings
+from license_service.db.engine import make_engine
+from license_service.db.migrate import SchemaNotCurrent, current_revision, head_revision, upgrade
+from license_service.db.models import Base
+from license_service.services import Services
+from tests.conftest import PG_ADMIN_URL, ensure_postgres
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/empty.db"
+        return
+    ensure_postgres()
+    name = "elicense_m_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_upgrade_gives_the_models_schema(empty_url: str) -> None:
+    engine = make_engine(empty_url)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    assert diff == [], diff
+    upgrade(engine)  # idempotent
+
+
+def test_services_refuse_a_schema_that_is_not_current(empty_url: str, keys_dir: Path) -> None:
+    with pytest.raises(SchemaNotCurrent, match="run `elicense db upgrade`"):
+        Services.build(Settings(database_url=empty_url, keys_dir=keys_dir), may_migrate=False)
+    if empty_url.startswith("postgresql"):
+        with pytest.raises(SchemaNotCurrent):
+            Services.build(Settings(env="production", database_url=empty_url, keys_dir=keys_dir,
+                                    cert_type_code="T1", issuer_code="I1"))
+
+
+def test_cli_db_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/cli.db"
+    elicense = str(Path(sys.executable).parent / "elicense")
+    r = subprocess.run([elicense, "db", "upgrade"], env={"ELICENSE_DATABASE_URL": url, "PATH": "/usr/bin:/bin"},
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert f"empty -> {head_revision()}" in r.stdout
+    assert current_revision(make_engine(url)) == head_revision()
