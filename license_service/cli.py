@@ -164,6 +164,10 @@ def serve(
                f"  JWKS:        {base}/.well-known/jwks.json\n  trust root:  {base}/trust/roots.pem")
     sys.stdout.flush()
     os.environ.setdefault("ELICENSE_ENV", settings.env)
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:  # /metrics adds up every worker
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="elicense-metrics-")
     # factories named by string: the composition of both apps lives in verify_app, which nothing imports
     factory = {"all": "verify_app.app:create_combined_app", "issuing": "license_service.app:create_app",
                "verify": "verify_app.app:create_app"}[which]

@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from license_service.api.deps import CurrentClient, now
+from license_service.api.operations import VERIFICATIONS
 from license_service.api.schemas import Problem
 from license_service.auth import Principal
 from license_service.domain.errors import FieldError, InvalidInput
@@ -99,6 +100,7 @@ def _answer(state: VerifyState, principal: Principal, channel: str, report: Veri
     """Record the verification and answer the REPORT. Built directly: re-validating it through the
     response model would cost more than the verification (the model documents it in OpenAPI)."""
     state.service.record(principal.client_id, channel, report)
+    VERIFICATIONS.labels(channel, report.verdict.value).inc()
     return JSONResponse(report.as_json())
 
 
@@ -114,6 +116,7 @@ def public_page(token: str, request: Request, state: StateDep,
     if wait is not None:
         raise RateLimited(wait)
     report = state.service.verify_token(token, at=now())
+    VERIFICATIONS.labels("page", report.verdict.value).inc()
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(report.as_json(), headers={"Cache-Control": "no-store", "Vary": "Accept"})
     return HTMLResponse(state.page.render(report, lang), headers={**_PAGE_HEADERS, "Vary": "Accept"})

@@ -15,6 +15,7 @@ from ..domain.uscc import Uscc, UsccError
 from ..errors import AuthError, NotFound
 from ..intake import parse_registration
 from ..views import entity_view, license_view
+from . import operations
 from .deps import ServicesDep, now, require_scope
 from .schemas import (
     AuditLicensesOut,
@@ -32,6 +33,7 @@ __all__ = ["public_router", "router"]
 
 #: Routes both services serve (no secrets, no writes).
 public_router = APIRouter()
+public_router.include_router(operations.router)
 #: The issuing service's routes.
 router = APIRouter()
 #: License ids are GB/T 36904 identifiers: the pattern keeps anything else (NUL bytes, say, which
@@ -94,7 +96,10 @@ def register(
     """Apply an approved registration result (设立, 变更, 注销, 吊销). Idempotent by ``event_id``."""
     ev = parse_registration(body, services.settings.uscc_legacy_allowlist, at=now())
     services.issuance.check_renderable(ev)
-    outcome = services.issuance.apply(ev, at=now())
+    with operations.ISSUANCE_SECONDS.labels(ev.kind.value).time():
+        outcome = services.issuance.apply(ev, at=now())
+    if outcome.status == 201:
+        operations.LICENSES_ISSUED.labels(ev.kind.value).inc()
     return JSONResponse(outcome.body, status_code=outcome.status)
 
 

@@ -1,0 +1,89 @@
+"""Operations: readiness and Prometheus metrics.
+
+``/healthz`` says the process is alive; ``/readyz`` says it can serve (database reachable, keys
+loaded, schema current) and answers 503 problem+json naming what is not; ``/metrics`` is the
+Prometheus text format. With several worker processes, prometheus_client's multiprocess mode
+(``PROMETHEUS_MULTIPROC_DIR``, set by ``elicense serve --workers N``) adds up all workers.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+from sqlalchemy import select, text
+
+from ..db.migrate import current_revision, head_revision
+from ..db.models import LogHead
+from .deps import ServicesDep
+from .problems import problem_response
+
+__all__ = ["ISSUANCE_SECONDS", "LICENSES_ISSUED", "VERIFICATIONS", "router"]
+
+LICENSES_ISSUED = Counter("elicense_licenses_issued", "License versions issued", ["kind"])
+ISSUANCE_SECONDS = Histogram("elicense_issuance_seconds", "Time to apply one registration result", ["kind"],
+                             buckets=(0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5))
+VERIFICATIONS = Counter("elicense_verifications", "Verifications answered", ["channel", "verdict"])
+
+router = APIRouter(tags=["operations"])
+
+
+class _LogSize(Collector):
+    """The issuance log's size, read from the registry at scrape time (the same for every worker)."""
+
+    def __init__(self, services: Any) -> None:
+        self._services = services
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        g = GaugeMetricFamily("elicense_log_size", "Entries in the issuance log")
+        try:
+            with self._services.sessions() as s:
+                g.add_metric([], s.execute(select(LogHead.size).where(LogHead.id == 1)).scalar_one_or_none() or 0)
+        except Exception:  # a metrics scrape must not fail because the database is away; readyz says so
+            return
+        yield g
+
+
+@router.get("/readyz", responses={503: {"description": "not ready (problem+json)"}})
+def readyz(services: ServicesDep) -> Response:
+    """Ready to serve: the database answers, the keys this side needs are readable, the schema is current."""
+    problems: dict[str, str] = {}
+    try:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        rev, head = current_revision(services.engine), head_revision()
+        if rev != head:
+            problems["schema"] = f"at {rev}, needs {head}: run `elicense db upgrade`"
+    except Exception as e:  # readiness reports, it does not crash
+        problems["database"] = f"unreachable ({type(e).__name__})"
+    try:
+        services.keys.token_keyring()
+        services.keys.access_keyring()
+        services.keys.roots_pem()
+    except Exception as e:
+        problems["keys"] = f"not loaded ({type(e).__name__})"
+    if problems:
+        resp = problem_response(503, "Not ready", "; ".join(f"{k}: {v}" for k, v in problems.items()),
+                                "not_ready")
+        return resp
+    return JSONResponse({"status": "ready"})
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+def metrics(services: ServicesDep) -> Response:
+    """Prometheus text exposition format."""
+    registry: CollectorRegistry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # several workers: add up what each one wrote
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    out = generate_latest(registry)
+    log_registry = CollectorRegistry()
+    log_registry.register(_LogSize(services))
+    return Response(out + generate_latest(log_registry), media_type=CONTENT_TYPE_LATEST)
