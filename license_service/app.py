@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .api import problems
+from .api.observability import RequestIdMiddleware
 from .api.routes import public_router, router
 from .api.schemas import Problem
 from .config import Settings
@@ -45,6 +46,7 @@ def base_app(settings: Settings) -> FastAPI:
     _document_problems(app)
 
     app.add_middleware(_BodyLimit, default=settings.max_body_bytes, pdf=settings.max_pdf_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outermost: even a 413 carries its request id
 
     return app
 

@@ -171,8 +171,11 @@ def serve(
     # factories named by string: the composition of both apps lives in verify_app, which nothing imports
     factory = {"all": "verify_app.app:create_combined_app", "issuing": "license_service.app:create_app",
                "verify": "verify_app.app:create_app"}[which]
-    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers,
-                log_level="info", access_log=False)
+    from .api.observability import log_config
+
+    # JSON lines with request ids (our own access line per request replaces uvicorn's)
+    uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_config=log_config(),
+                access_log=False, timeout_graceful_shutdown=20)
 
 
 @app.command()

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from ..domain.errors import DomainError, FieldError, InvalidInput
 from ..domain.lifecycle import TransitionRefused
 from ..errors import AuthError, RateLimited, ServiceError
+from .observability import current_request_id
 
 __all__ = ["install", "problem_response"]
 
@@ -98,7 +99,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        incident = uuid.uuid4().hex[:12]
+        incident = current_request_id() or uuid.uuid4().hex
         log.exception("unhandled error, incident %s, %s %s", incident, request.method, request.url.path)
         return problem_response(500, "Internal error", f"an internal error occurred (incident {incident})",
                                 "internal_error", request)

@@ -23,3 +23,20 @@ def test_metrics_count_issuance_verifications_and_the_log(anon: TestClient, clie
     assert 'elicense_verifications_total{channel="token",verdict="valid"}' in text
     size = next(line for line in text.splitlines() if line.startswith("elicense_log_size "))
     assert float(size.split()[1]) >= 1
+
+
+def test_request_ids_and_json_logs(anon: TestClient) -> None:
+    import json
+    import logging
+
+    from license_service.api.observability import JsonFormatter
+
+    r = anon.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert r.headers["x-request-id"] == "abc-123"
+    r = anon.get("/healthz", headers={"X-Request-ID": "bad id\twith junk"})
+    assert len(r.headers["x-request-id"]) == 32  # refused and replaced
+    assert anon.get("/nope").headers["x-request-id"]  # errors carry it too
+    record = logging.makeLogRecord({"name": "elicense.access", "msg": "request", "levelname": "INFO",
+                                    "status": 200, "path": "/healthz"})
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == "request" and line["status"] == 200 and line["path"] == "/healthz" and line["ts"]
