@@ -7,6 +7,7 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,17 +83,26 @@ def ensure_postgres() -> None:
         pytest.fail("PostgreSQL at 127.0.0.1:5432 is not reachable and could not be started")
 
 
+@contextmanager
+def pg_database(prefix: str = "elicense_t_") -> Iterator[str]:
+    """A new, empty PostgreSQL database for the duration (started first if the server is down)."""
+    ensure_postgres()
+    import psycopg
+
+    name = prefix + uuid.uuid4().hex[:10]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db')}/elicense.db"
         return
-    ensure_postgres()
-    import psycopg
-
-    name = "elicense_t_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_database() as url:
+        yield url

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -18,21 +17,16 @@ from license_service.db.engine import make_engine
 from license_service.db.migrate import SchemaNotCurrent, current_revision, head_revision, upgrade
 from license_service.db.models import Base
 from license_service.services import Services
-from tests.conftest import PG_ADMIN_URL, ensure_postgres
+from tests.conftest import pg_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/empty.db"
         return
-    ensure_postgres()
-    name = "elicense_m_" + uuid.uuid4().hex[:10]
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_database("elicense_m_") as url:
+        yield url
 
 
 def test_upgrade_gives_the_models_schema(empty_url: str) -> None:
