@@ -28,6 +28,15 @@ db_app = typer.Typer(help="The registry's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
+@db_app.command("verifier-grants")
+def db_verifier_grants(role: Annotated[str, typer.Argument(help="the verification service's PostgreSQL role")]) -> None:
+    """Print the PostgreSQL grants for the verification service's read-only role: it reads every
+    table and may only insert platform verification records. Review and run them as an admin."""
+    from .db.migrate import verifier_grants
+
+    typer.echo(verifier_grants(role))
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Bring the database at ELICENSE_DATABASE_URL to the schema this code needs (Alembic)."""

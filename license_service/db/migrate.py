@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from ..errors import ServiceError
 
-__all__ = ["SchemaNotCurrent", "ensure_schema", "head_revision", "upgrade"]
+__all__ = ["SchemaNotCurrent", "ensure_schema", "head_revision", "upgrade", "verifier_grants"]
 
 _SCRIPTS = Path(__file__).parent / "migrations"
 
@@ -62,3 +62,16 @@ def ensure_schema(engine: Engine, *, may_upgrade: bool) -> None:
         return
     raise SchemaNotCurrent(f"the database schema is at revision {current or 'none (empty database)'}, this code "
                            f"needs {head}: run `elicense db upgrade` with the same ELICENSE_DATABASE_URL")
+
+
+def verifier_grants(role: str) -> str:
+    """PostgreSQL grants for the verification service: read everything, write nothing but its own
+    records of platform verifications (and their id sequence)."""
+    if not role.replace("_", "").isalnum():
+        raise ValueError("a role name of letters, digits and underscores")
+    return "\n".join([
+        f"GRANT USAGE ON SCHEMA public TO {role};",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};",
+        f"GRANT INSERT ON verifications TO {role};",
+        f"GRANT USAGE ON SEQUENCE verifications_id_seq TO {role};",
+    ])
