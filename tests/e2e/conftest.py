@@ -28,9 +28,10 @@ class Server:
     """``elicense serve`` in ``home``; ``app`` is all | issuing | verify; ``db`` and ``keys`` may be shared."""
 
     def __init__(self, home: Path, *, app: str = "all", db: Path | None = None, keys: Path | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, workers: int = 1) -> None:
         self.home = home
         self.app = app
+        self.workers = workers
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "ELICENSE_DATABASE_URL": f"sqlite:///{db or home / 'elicense.db'}",
@@ -45,8 +46,8 @@ class Server:
 
     def start(self) -> None:
         log = open(self.home / "server.log", "wb")
-        self.proc = subprocess.Popen([ELICENSE, "serve", "--port", str(self.port), "--app", self.app],
-                                     env=self.env, cwd=self.home,
+        self.proc = subprocess.Popen([ELICENSE, "serve", "--port", str(self.port), "--app", self.app,
+                                      "--workers", str(self.workers)], env=self.env, cwd=self.home,
                                      stdout=log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
