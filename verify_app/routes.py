@@ -8,12 +8,11 @@ from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, Upl
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from license_service.api.deps import CurrentClient, now
+from license_service.api.deps import CurrentClient, UsccPath, now
 from license_service.api.operations import VERIFICATIONS
 from license_service.api.schemas import Problem
 from license_service.auth import Principal
 from license_service.domain.errors import FieldError, InvalidInput
-from license_service.domain.uscc import Uscc, UsccError
 from license_service.errors import RateLimited
 
 from .page import PageRenderer
@@ -142,11 +141,7 @@ def verify_pdf(state: StateDep, principal: Platform,
 
 
 @router.get("/api/v1/verify/entity/{uscc}", tags=["verification"], responses={200: {"model": ReportOut}, **_PROBLEMS})
-def verify_entity(uscc: str, state: StateDep, principal: Platform,
+def verify_entity(uscc: UsccPath, state: StateDep, principal: Platform,
                   name: Annotated[str | None, Query(max_length=200)] = None) -> JSONResponse:
     """Is this USCC a registered entity in good standing; does ``name`` match; which license is current."""
-    try:
-        code = Uscc.parse(uscc)
-    except UsccError as err:
-        raise InvalidInput([FieldError("uscc", err.code, err.detail)]) from None
-    return _answer(state, principal, "entity", state.service.verify_entity(code, name, at=now()))
+    return _answer(state, principal, "entity", state.service.verify_entity(uscc, name, at=now()))

@@ -12,10 +12,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from ..auth import Principal, verify_access_token
+from ..domain.uscc import Uscc
 from ..errors import AuthError
 from ..services import Services
 
-__all__ = ["CurrentClient", "ServicesDep", "now", "require_scope"]
+__all__ = ["CurrentClient", "ServicesDep", "UsccPath", "now", "require_scope"]
 
 
 async def _services(request: Request) -> Services:
@@ -48,3 +49,12 @@ def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return check
+
+
+async def _uscc_path(uscc: str, services: ServicesDep) -> Uscc:
+    """A USCC path parameter, validated with the configured legacy allow-list; an invalid one is a
+    422 naming ``uscc`` and the rule (UsccError is a FieldError)."""
+    return Uscc.parse(uscc, legacy_allow=services.settings.uscc_legacy_allowlist)
+
+
+UsccPath = Annotated[Uscc, Depends(_uscc_path)]

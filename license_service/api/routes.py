@@ -10,13 +10,11 @@ from sqlalchemy import select
 
 from ..auth import Principal, issue_access_token
 from ..db.models import ApiClient, LicenseDocument, LicenseVersion, MarketEntity, VerificationRecord
-from ..domain.errors import FieldError, InvalidInput
-from ..domain.uscc import Uscc, UsccError
 from ..errors import AuthError, NotFound
 from ..intake import parse_registration
 from ..views import entity_view, license_view
 from . import operations
-from .deps import ServicesDep, now, require_scope
+from .deps import ServicesDep, UsccPath, now, require_scope
 from .schemas import (
     AuditLicensesOut,
     EntityOut,
@@ -131,14 +129,10 @@ def get_license_pdf(license_id: LicenseIdPath, services: ServicesDep,
 
 
 @router.get("/api/v1/entities/{uscc}", tags=["licenses"], response_model=EntityOut, responses=_PROBLEMS)
-def get_entity(uscc: str, services: ServicesDep,
+def get_entity(uscc: UsccPath, services: ServicesDep,
                _: Annotated[Principal, Depends(require_scope("licenses:read"))]) -> dict[str, Any]:
-    try:
-        code = Uscc.parse(uscc, legacy_allow=services.settings.uscc_legacy_allowlist).value
-    except UsccError as err:
-        raise InvalidInput([FieldError("uscc", err.code, err.detail)]) from None
     with services.sessions() as s:
-        entity = s.execute(select(MarketEntity).where(MarketEntity.uscc == code)).scalar_one_or_none()
+        entity = s.execute(select(MarketEntity).where(MarketEntity.uscc == uscc.value)).scalar_one_or_none()
         if entity is None:
             raise NotFound("no entity is registered with this USCC", code="entity.unknown")
         return entity_view(entity, services.settings.public_base_url)
@@ -146,14 +140,11 @@ def get_entity(uscc: str, services: ServicesDep,
 
 @router.get("/api/v1/entities/{uscc}/verifications", tags=["licenses"], response_model=VerificationsOut,
             responses=_PROBLEMS)
-def get_verifications(uscc: str, services: ServicesDep,
+def get_verifications(uscc: UsccPath, services: ServicesDep,
                       _: Annotated[Principal, Depends(require_scope("licenses:read"))],
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     """Who checked this entity's license, and when (newest first): the holder's view."""
-    try:
-        code = Uscc.parse(uscc, legacy_allow=services.settings.uscc_legacy_allowlist).value
-    except UsccError as err:
-        raise InvalidInput([FieldError("uscc", err.code, err.detail)]) from None
+    code = uscc.value
     with services.sessions() as s:
         rows = s.execute(select(VerificationRecord).where(VerificationRecord.subject_uscc == code)
                          .order_by(VerificationRecord.id.desc()).limit(limit)).scalars().all()

@@ -58,13 +58,18 @@ def byte_flip(pdf: bytes, _o: bytes, _f: bytes) -> bytes:
     return pdf[:i] + bytes([pdf[i] ^ 0x01]) + pdf[i + 1:]
 
 
-def isa_changes_text(pdf: bytes, _o: bytes, _f: bytes) -> bytes:
-    """Incremental Saving Attack: a later revision replaces the page's content with other text."""
+def _new_contents(pdf: bytes, content: bytes) -> bytes:
+    """A later revision pointing the page at a new content stream."""
     def change(w: IncrementalPdfFileWriter) -> None:
         page = _page(w)
-        page["/Contents"] = w.add_object(_stream(_font_text("FORGED LICENSE")))
+        page["/Contents"] = w.add_object(_stream(content))
         w.update_container(page)
     return _update(pdf, change)
+
+
+def isa_changes_text(pdf: bytes, _o: bytes, _f: bytes) -> bytes:
+    """Incremental Saving Attack: a later revision replaces the page's content with other text."""
+    return _new_contents(pdf, _font_text("FORGED LICENSE"))
 
 
 def overlay_content(pdf: bytes, _o: bytes, _f: bytes) -> bytes:
@@ -98,11 +103,7 @@ def overlay_annotation(pdf: bytes, _o: bytes, _f: bytes) -> bytes:
 
 def shadow_hide(pdf: bytes, _o: bytes, _f: bytes) -> bytes:
     """Shadow hide: a later revision points the page at an empty content stream."""
-    def change(w: IncrementalPdfFileWriter) -> None:
-        page = _page(w)
-        page["/Contents"] = w.add_object(_stream(b""))
-        w.update_container(page)
-    return _update(pdf, change)
+    return _new_contents(pdf, b"")
 
 
 def shadow_replace(pdf: bytes, _o: bytes, _f: bytes) -> bytes:
