@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,6 +31,10 @@ def base_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        # what is loaded by now (modules, keys, fonts, templates) lives as long as the process: keep
+        # it out of the garbage collector's sweeps, which otherwise rescan it in every full collection
+        gc.collect()
+        gc.freeze()
         yield
         for hook in app.state.shutdown_hooks:  # e.g. the verification recorder's last flush
             hook()

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +33,7 @@ from signing.merkle import (
 from signing.note import Checkpoint, NoteSigner, format_checkpoint
 
 from .db.models import LogCheckpoint, LogHead, LogLeaf
+from .db.raw import RawSql
 from .errors import ServiceError
 
 __all__ = ["IssuanceLog", "LogCorrupted", "LogRangeError", "SignedCheckpoint"]
@@ -61,50 +61,17 @@ class SignedCheckpoint:
 
 
 def _nodes(s: Session, wanted: Sequence[Node]) -> dict[Node, bytes]:
-    """The stored hashes of ``wanted`` subtrees, in one primary-key lookup, as plain SQL (see _Sql)."""
+    """The stored hashes of ``wanted`` subtrees, in one primary-key lookup, as plain SQL (see RawSql)."""
     wanted = sorted(set(wanted))
     if not wanted:
         return {}
     where = " OR ".join(["(level = ? AND idx = ?)"] * len(wanted))
-    rows = _Sql(s).all(f"SELECT level, idx, hash FROM log_nodes WHERE {where}",
+    rows = RawSql(s).all(f"SELECT level, idx, hash FROM log_nodes WHERE {where}",
                        tuple(v for node in wanted for v in node))
     found = {(r[0], r[1]): bytes(r[2]) for r in rows}
     if len(found) != len(wanted):
         raise LogCorrupted(f"the log store lacks {len(wanted) - len(found)} subtree hash(es)")
     return found
-
-
-class _Sql:
-    """Plain SQL on the DB-API cursor of a session's connection (the session's transaction), with
-    ``?`` placeholders turned into the driver's style (sqlite3: ``?``; psycopg: ``%s``). For the
-    log's few fixed, hot statements only: SQLAlchemy's per-statement overhead was 85% of an append."""
-
-    def __init__(self, s: Session) -> None:
-        conn = s.connection()
-        self._cursor = conn.connection.cursor()
-        self._format = conn.dialect.paramstyle in ("format", "pyformat")
-        self.for_update = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-        self._ts = LogLeaf.__table__.c.created_at.type.bind_processor(conn.dialect)
-
-    def _q(self, query: str) -> str:
-        return query.replace("?", "%s") if self._format else query
-
-    def timestamp(self, at: datetime) -> object:
-        return self._ts(at) if self._ts else at
-
-    def run(self, query: str, params: tuple[object, ...]) -> None:
-        self._cursor.execute(self._q(query), params)
-
-    def many(self, query: str, rows: list[tuple[object, ...]]) -> None:
-        self._cursor.executemany(self._q(query), rows)
-
-    def one(self, query: str, params: tuple[object, ...]) -> Any:
-        self._cursor.execute(self._q(query), params)
-        return self._cursor.fetchone()
-
-    def all(self, query: str, params: tuple[object, ...]) -> list[Any]:
-        self._cursor.execute(self._q(query), params)
-        return list(self._cursor.fetchall())
 
 
 class IssuanceLog:
@@ -137,7 +104,7 @@ class IssuanceLog:
         85% of an append. Timestamps pass through the column type's own bind processor, so the
         stored values are exactly what the ORM writes.
         """
-        sql = _Sql(s)
+        sql = RawSql(s)
         row = sql.one("SELECT size, root FROM log_head WHERE id = ?" + sql.for_update, (1,))
         if row is None:
             self.ensure_head(s, at)
@@ -173,7 +140,7 @@ class IssuanceLog:
 
     @staticmethod
     def _size(s: Session) -> int:
-        row = _Sql(s).one("SELECT size FROM log_head WHERE id = ?", (1,))
+        row = RawSql(s).one("SELECT size FROM log_head WHERE id = ?", (1,))
         return int(row[0]) if row else 0
 
     def inclusion(self, s: Session, index: int, size: int) -> list[bytes]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from license_service import app as issuing
 from license_service.api.routes import public_router
@@ -27,8 +27,15 @@ from .service import VerificationService
 __all__ = ["create_app", "create_combined_app", "served_openapi"]
 
 
-def _attach(app: FastAPI, settings: Settings, services: Services) -> FastAPI:
+# Starlette tries routes in order: verification, the hot path, goes before the issuing routes
+_VERIFY_ROUTERS = (public_router, router, log_router, audit_router)
+_COMBINED_ROUTERS = (*_VERIFY_ROUTERS, issuing_router)
+
+
+def _build(settings: Settings, services: Services, routers: tuple[APIRouter, ...]) -> FastAPI:
     s = settings
+    app = issuing.base_app(settings)
+    app.state.services = services
     recorder = VerificationRecorder(services.write_sessions, s.verification_record_interval_ms / 1000)
     app.state.shutdown_hooks.append(recorder.close)  # a graceful stop writes every queued record
     app.state.verify = VerifyState(
@@ -37,33 +44,28 @@ def _attach(app: FastAPI, settings: Settings, services: Services) -> FastAPI:
         TokenBucket(s.rate_api_per_second, s.rate_api_burst),
         TokenBucket(s.rate_page_per_second, s.rate_page_burst),
         s.max_pdf_bytes,
+        inline=services.engine.dialect.name == "sqlite",
     )
-    app.include_router(router)
-    app.include_router(log_router)
-    app.include_router(audit_router)
+    for r in routers:
+        app.include_router(r)
     return app
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """Verification alone: reads the registry (never migrates it) and public keys only."""
     settings = settings or Settings()
-    services = services or Services.build(settings, may_migrate=False)
-    app = issuing.base_app(settings)
-    app.state.services = services
-    app.include_router(public_router)
-    return _attach(app, settings, services)
+    return _build(settings, services or Services.build(settings, may_migrate=False), _VERIFY_ROUTERS)
 
 
 def create_combined_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """The issuing service and verification in one app (``elicense serve --app all``)."""
     settings = settings or Settings()
-    services = services or Services.build(settings)
-    return _attach(issuing.create_app(settings, services), settings, services)
+    return _build(settings, services or Services.build(settings), _COMBINED_ROUTERS)
 
 
 def served_openapi() -> dict[str, Any]:
     """The combined app's OpenAPI document (built without a database or keys): openapi.yaml."""
     app = issuing.base_app(Settings())
-    for r in (public_router, issuing_router, router, log_router, audit_router):
+    for r in _COMBINED_ROUTERS:
         app.include_router(r)
     return app.openapi()

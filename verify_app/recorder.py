@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from license_service.db.models import VerificationRecord
+from license_service.db.raw import RawSql
 
 __all__ = ["VerificationRecorder"]
 
 log = logging.getLogger("elicense.verify")
+_INSERT = ("INSERT INTO verifications (client_id, checked_at, channel, subject_uscc, license_id, verdict) "
+           "VALUES (?, ?, ?, ?, ?, ?)")
 
 
 class VerificationRecorder:
@@ -26,13 +29,16 @@ class VerificationRecorder:
         self._sessions = sessions
         self._interval = interval
         self._max_batch = max_batch
-        self._pending: list[VerificationRecord] = []
+        self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, record: VerificationRecord) -> None:
+    def add(self, record: dict[str, Any]) -> None:
+        """Queue one record: the column values of a ``VerificationRecord`` (plain values, written
+        by one executemany per batch on the DB-API cursor: ORM objects cost more to build and flush
+        than the verification itself)."""
         if self._interval <= 0:
             self._write([record])
             return
@@ -71,9 +77,11 @@ class VerificationRecorder:
             self._thread.join(timeout=10)
         self.flush()
 
-    def _write(self, batch: list[VerificationRecord]) -> None:
+    def _write(self, batch: list[dict[str, Any]]) -> None:
         with self._sessions.begin() as s:
-            s.add_all(batch)
+            sql = RawSql(s)
+            sql.many(_INSERT, [(r["client_id"], sql.timestamp(r["checked_at"]), r["channel"], r["subject_uscc"],
+                                r["license_id"], r["verdict"]) for r in batch])
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -57,13 +57,15 @@ class VerificationReport:
         return verdict_of(self.checks, self.status)
 
     def as_json(self) -> dict[str, Any]:
+        verdict = self.verdict
+        genuine = verdict in (Verdict.VALID, Verdict.NOT_IN_FORCE)
         out = {
-            "verdict": self.verdict.value,
-            "status": self.status if self.verdict in (Verdict.VALID, Verdict.NOT_IN_FORCE) else None,
+            "verdict": verdict.value,
+            "status": self.status if genuine else None,
             "checks": [c.as_json() for c in self.checks],
-            "license": self.license if self.verdict in (Verdict.VALID, Verdict.NOT_IN_FORCE) else None,
+            "license": self.license if genuine else None,
             "checked_at": self.checked_at.isoformat(),
         }
-        if self.verdict in (Verdict.VALID, Verdict.NOT_IN_FORCE):
+        if genuine:
             out.update(self.extra)
         return out

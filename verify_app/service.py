@@ -18,10 +18,10 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from license_service.db.models import LicenseVersion, MarketEntity, VerificationRecord
+from license_service.db.models import LicenseVersion, MarketEntity
 from license_service.domain.numerals import capital_in_words, format_date, format_term
 from license_service.domain.uscc import Uscc
 from license_service.translog import IssuanceLog, SignedCheckpoint
@@ -29,6 +29,7 @@ from signing.keys import KeyProvider
 from signing.pdf_validation import PdfFindings, load_roots, validate_license_pdf
 from signing.tokens import CachingVerifier, InvalidToken
 
+from .freshness import Generation, RegistryCache, usccs_of_leaves
 from .recorder import VerificationRecorder
 from .report import Check, VerificationReport
 
@@ -36,6 +37,7 @@ __all__ = ["VerificationService", "public_license"]
 
 _CHECKPOINT_TTL = 1.0  # seconds
 _PROOF_CACHE = 50_000
+_CHANGES_READ = 1_000  # leaves read to learn which entities changed; past that, forget everything
 _CLAIM_TYPES = {"uscc": str, "sn": str, "ver": int, "iat": int, "dig": str, "rep": str}
 
 
@@ -47,12 +49,28 @@ def _version_ref(v: Any, base_url: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class _Found:
     """A license version as the registry has it, with its entity's status and, when it is not the
-    current version, its sibling versions (to name the successor and the current one)."""
+    current version, its sibling versions (to name the successor and the current one). What is
+    derived from it is computed once: it is cached (``RegistryCache``) across verifications."""
 
     lic: Any  # a row of license_versions
     entity_status: str
     current_version: int
-    siblings: tuple[Any, ...] = ()
+    siblings: tuple[Any, ...]
+    base_url: str
+
+    @cached_property
+    def record(self) -> dict[str, Any]:
+        return dict(json.loads(self.lic.record))
+
+    @cached_property
+    def token_digest(self) -> str:
+        """The record digest as the token's ``dig`` claim has it (base64url, unpadded)."""
+        return base64.urlsafe_b64encode(bytes.fromhex(self.lic.record_digest)).rstrip(b"=").decode()
+
+    @cached_property
+    def public(self) -> dict[str, Any]:
+        """The public view (shared by every report that uses this entry: never mutate it)."""
+        return public_license(self, self.base_url)
 
 
 def public_license(found: _Found, base_url: str) -> dict[str, Any]:
@@ -63,7 +81,7 @@ def public_license(found: _Found, base_url: str) -> dict[str, Any]:
     current version when it is not this one.
     """
     lic = found.lic
-    record = json.loads(lic.record)
+    record = found.record
     e = record["entity"]
     cap = e.get("registered_capital")
     term = e.get("term")
@@ -94,24 +112,32 @@ _LV = LicenseVersion.__table__
 _ME = MarketEntity.__table__
 
 
-def _lookup(s: Session, where: Any) -> _Found | None:
-    """One query for the license and its entity (plain rows: the hot path of every verification);
-    a second, for the sibling versions, only when the license is not the current version."""
-    row = s.execute(select(_LV, _ME.c.status.label("entity_status"), _ME.c.current_version)
-                    .join(_ME, _ME.c.uscc == _LV.c.uscc).where(where)).one_or_none()
+# built once: building a statement costs more than SQLite takes to run it
+_WITH_ENTITY = select(_LV, _ME.c.status.label("entity_status"), _ME.c.current_version).join(
+    _ME, _ME.c.uscc == _LV.c.uscc)
+_BY_SERIAL = _WITH_ENTITY.where(_LV.c.serial == bindparam("key"))
+_CURRENT_OF = _WITH_ENTITY.where((_LV.c.uscc == bindparam("key")) & (_LV.c.version == _ME.c.current_version))
+_SIBLINGS = select(_LV.c.license_id, _LV.c.version, _LV.c.status, _LV.c.issued_at, _LV.c.token
+                   ).where(_LV.c.uscc == bindparam("key"))
+
+
+def _lookup(c: Connection, query: Any, key: str, base_url: str) -> _Found | None:
+    """One query for the license and its entity (plain rows on a Core connection: the hot path of
+    every verification); a second, for the sibling versions, only when it is not the current version."""
+    row = c.execute(query, {"key": key}).one_or_none()
     if row is None:
         return None
     siblings: tuple[Any, ...] = ()
     if row.version != row.current_version:
-        siblings = tuple(s.execute(select(_LV.c.license_id, _LV.c.version, _LV.c.status, _LV.c.issued_at,
-                                          _LV.c.token).where(_LV.c.uscc == row.uscc)).all())
-    return _Found(row, row.entity_status, row.current_version, siblings)
+        siblings = tuple(c.execute(_SIBLINGS, {"key": row.uscc}).all())
+    return _Found(row, row.entity_status, row.current_version, siblings, base_url)
 
 
 class VerificationService:
     def __init__(self, sessions: sessionmaker[Session], keys: KeyProvider, base_url: str,
                  recorder: VerificationRecorder, log: IssuanceLog) -> None:
         self._sessions = sessions
+        self._engine = sessions.kw["bind"]
         self._log = log
         self.recorder = recorder
         self._keys = keys
@@ -120,10 +146,30 @@ class VerificationService:
         self._checkpoint: tuple[float, SignedCheckpoint | None] = (float("-inf"), None)
         self._proofs: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self.registry = RegistryCache(Generation(self._engine), self._changed)
 
     @cached_property
     def _roots(self) -> list[Any]:
         return load_roots(self._keys.roots_pem())
+
+    # -- registry reads -------------------------------------------------------------------------
+    def _find(self, uscc: str, serial: str | None) -> _Found | None:
+        """License ``serial`` (None: the current one) of entity ``uscc``, through the registry
+        cache. Nothing is filed under a USCC the row does not have."""
+        def load() -> _Found | None:
+            with self._engine.connect() as c:
+                return _lookup(c, _BY_SERIAL, serial, self._base_url) if serial else _lookup(
+                    c, _CURRENT_OF, uscc, self._base_url)
+
+        found = self.registry.get(uscc, serial or "", load)
+        return found if found is None or found.lic.uscc == uscc else load()
+
+    def _changed(self, start: int, end: int) -> set[str] | None:
+        """The USCCs that log leaves ``start..end-1`` name (None: too many to read; forget all)."""
+        if not 0 <= start < end or end - start > _CHANGES_READ:
+            return None
+        with self._sessions() as s:
+            return usccs_of_leaves(self._log.entries(s, start, end))
 
     # -- tokens ---------------------------------------------------------------------------------
     def _token_checks(self, token: str, at: datetime) -> tuple[list[Check], dict[str, Any] | None]:
@@ -140,17 +186,16 @@ class VerificationService:
             return checks, None
         return checks, claims
 
-    def _registry_checks(self, s: Session, claims: dict[str, Any]) -> tuple[list[Check], _Found | None]:
-        found = _lookup(s, _LV.c.serial == claims["sn"])
+    def _registry_checks(self, claims: dict[str, Any]) -> tuple[list[Check], _Found | None]:
+        found = self._find(claims["uscc"], claims["sn"])
         if found is None:
             return [Check("registry_status", False, "registry.unknown_license",
                           "signed with our key but not in the registry", indeterminate=True)], None
         lic = found.lic
-        digest = base64.urlsafe_b64encode(bytes.fromhex(lic.record_digest)).rstrip(b"=").decode()
-        record = json.loads(lic.record)
+        record = found.record
         mismatched = [name for name, ok in (
             ("uscc", claims["uscc"] == lic.uscc), ("ver", claims["ver"] == lic.version),
-            ("dig", claims["dig"] == digest), ("iat", claims["iat"] == int(lic.issued_at.timestamp())),
+            ("dig", claims["dig"] == found.token_digest), ("iat", claims["iat"] == int(lic.issued_at.timestamp())),
             ("name", claims.get("name") == record["entity"]["name"]),
             ("rep", claims["rep"] == record["entity"]["representative"]),
         ) if not ok]
@@ -160,20 +205,20 @@ class VerificationService:
         return [Check("claims", True, "claims.match_registry"),
                 Check("registry_status", True, f"registry.{lic.status}")], found
 
-    def _report(self, s: Session, checks: list[Check], found: _Found | None, at: datetime) -> VerificationReport:
+    def _report(self, checks: list[Check], found: _Found | None, at: datetime) -> VerificationReport:
         if found is None or not all(c.ok for c in checks):
             return VerificationReport(checks, None, at, subject_uscc=found.lic.uscc if found else None)
-        return VerificationReport(checks, found.lic.status, at, public_license(found, self._base_url),
-                                  subject_uscc=found.lic.uscc, extra={"log": self._log_evidence(s, found)})
+        return VerificationReport(checks, found.lic.status, at, found.public,
+                                  subject_uscc=found.lic.uscc, extra={"log": self._log_evidence(found)})
 
-    def _log_evidence(self, s: Session, found: _Found) -> dict[str, Any] | None:
+    def _log_evidence(self, found: _Found) -> dict[str, Any] | None:
         """The license's issuance leaf, its inclusion proof and the checkpoint it is proven against,
         so a client can check for itself that the license is on the public record."""
         index = found.lic.leaf_index
-        latest = self._latest_checkpoint(s)
+        latest = self._latest_checkpoint()
         if index is None or latest is None or index >= latest.size:
             return None
-        proof = self._inclusion(s, index, latest.size)
+        proof = self._inclusion(index, latest.size)
         return {"leaf_index": index, "tree_size": latest.size,
                 "inclusion_proof": [base64.b64encode(h).decode() for h in proof], "checkpoint": latest.note}
 
@@ -182,22 +227,22 @@ class VerificationService:
         checks, claims = self._token_checks(token, at)
         if claims is None:
             return VerificationReport(checks, None, at)
-        with self._sessions() as s:
-            more, found = self._registry_checks(s, claims)
-            return self._report(s, checks + more, found, at)
+        more, found = self._registry_checks(claims)
+        return self._report(checks + more, found, at)
 
-    def _latest_checkpoint(self, s: Session) -> SignedCheckpoint | None:
+    def _latest_checkpoint(self) -> SignedCheckpoint | None:
         """The latest checkpoint, re-read at most once a second: any checkpoint at least as large as
         the leaf proves its inclusion, so a second-old one is as good as the newest."""
         with self._cache_lock:
             fetched, cp = self._checkpoint
         if time.monotonic() - fetched > _CHECKPOINT_TTL or cp is None:
-            cp = self._log.latest(s)
+            with self._sessions() as s:
+                cp = self._log.latest(s)
             with self._cache_lock:
                 self._checkpoint = (time.monotonic(), cp)
         return cp
 
-    def _inclusion(self, s: Session, index: int, size: int) -> list[bytes]:
+    def _inclusion(self, index: int, size: int) -> list[bytes]:
         """Inclusion proofs never change for a given (leaf, tree size): keep the recent ones."""
         key = (index, size)
         with self._cache_lock:
@@ -205,7 +250,8 @@ class VerificationService:
             if proof is not None:
                 self._proofs.move_to_end(key)
                 return proof
-        proof = self._log.inclusion(s, index, size)
+        with self._sessions() as s:
+            proof = self._log.inclusion(s, index, size)
         with self._cache_lock:
             self._proofs[key] = proof
             while len(self._proofs) > _PROOF_CACHE:
@@ -239,35 +285,34 @@ class VerificationService:
         checks += token_checks
         if claims is None:
             return VerificationReport(checks, None, at)
-        with self._sessions() as s:
-            more, found = self._registry_checks(s, claims)
-            checks += more
-            if found is not None:
-                same = hashlib.sha256(data).hexdigest() == found.lic.pdf_sha256
-                checks.append(Check("agreement", same, "pdf.matches_registry" if same else "pdf.registry_mismatch",
-                                    "" if same else "this file is not the document issued for this license"))
-            return self._report(s, checks, found, at)
+        more, found = self._registry_checks(claims)
+        checks += more
+        if found is not None:
+            same = hashlib.sha256(data).hexdigest() == found.lic.pdf_sha256
+            checks.append(Check("agreement", same, "pdf.matches_registry" if same else "pdf.registry_mismatch",
+                                "" if same else "this file is not the document issued for this license"))
+        return self._report(checks, found, at)
 
     # -- entities -------------------------------------------------------------------------------
     def verify_entity(self, uscc: Uscc, name: str | None, *, at: datetime) -> VerificationReport:
         """Is this USCC a registered entity in good standing, does the name match, which license is current."""
-        with self._sessions() as s:
-            found = _lookup(s, (_LV.c.uscc == uscc.value) & (_LV.c.version == _ME.c.current_version))
-            if found is None:
-                return VerificationReport([Check("registry_status", False, "entity.unknown",
-                                                 "no entity is registered with this USCC")], None, at)
-            checks = [Check("registry_status", True, f"entity.{found.entity_status}")]
-            if name is not None:
-                registered = json.loads(found.lic.record)["entity"]["name"] or ""
-                same = name.strip() == registered
-                checks.append(Check("name", same, "entity.name_matches" if same else "entity.name_mismatch"))
-            report = self._report(s, checks, found, at)
+        found = self._find(uscc.value, None)
+        if found is None:
+            return VerificationReport([Check("registry_status", False, "entity.unknown",
+                                             "no entity is registered with this USCC")], None, at)
+        checks = [Check("registry_status", True, f"entity.{found.entity_status}")]
+        if name is not None:
+            registered = found.record["entity"]["name"] or ""
+            same = name.strip() == registered
+            checks.append(Check("name", same, "entity.name_matches" if same else "entity.name_mismatch"))
+        report = self._report(checks, found, at)
         report.subject_uscc = uscc.value
         return report
 
     # -- records --------------------------------------------------------------------------------
     def record(self, client_id: str, channel: str, report: VerificationReport) -> None:
         """Record a platform verification (client, time, subject, verdict)."""
-        self.recorder.add(VerificationRecord(
-            client_id=client_id, checked_at=report.checked_at, channel=channel, subject_uscc=report.subject_uscc,
-            license_id=report.license["license_id"] if report.license else None, verdict=report.verdict.value))
+        self.recorder.add({
+            "client_id": client_id, "checked_at": report.checked_at, "channel": channel,
+            "subject_uscc": report.subject_uscc,
+            "license_id": report.license["license_id"] if report.license else None, "verdict": report.verdict.value})

@@ -60,3 +60,32 @@ def test_verifier_without_private_keys_verifies_everything(split: tuple[Server, 
     # the verifier serves no issuing route, and still holds no private key afterwards
     assert v.post("/api/v1/registrations", json={}).status_code == 404
     assert not [p for p in public_keys.iterdir() if p.suffix == ".key"]
+
+
+def test_verifier_sees_a_change_made_by_another_process_at_once(split: tuple[Server, Server, Path]) -> None:
+    """The verifier caches what it read of an entity until the issuance log names it again: a change
+    committed by the issuing process is seen by the very next verification, with no delay."""
+    issuing, verify, _ = split
+    reg = issuing.client("registrations:write licenses:read")
+    v = httpx.Client(base_url=verify.base, headers=issuing.client("verify").headers, timeout=30)
+    ent, other = entity(), entity()
+    lic = reg.post("/api/v1/registrations", json=event("establishment", ent)).json()["license"]
+    other_lic = reg.post("/api/v1/registrations", json=event("establishment", other)).json()["license"]
+    for _ in range(3):  # read, then answered from the cache
+        assert v.post("/api/v1/verify/token", json={"token": lic["token"]}).json()["verdict"] == "valid"
+        assert v.get(f"/api/v1/verify/entity/{ent['uscc']}").json()["verdict"] == "valid"
+        assert v.post("/api/v1/verify/token", json={"token": other_lic["token"]}).json()["verdict"] == "valid"
+    r = reg.post("/api/v1/registrations", json=event("revocation", {"uscc": ent["uscc"]},
+                                                       decided_at="2020-01-02T10:00:00+08:00", reason="吊销"))
+    assert r.status_code == 200, r.text
+    token_report = v.post("/api/v1/verify/token", json={"token": lic["token"]}).json()
+    assert (token_report["verdict"], token_report["status"]) == ("not_in_force", "revoked")
+    assert v.get(f"/api/v1/verify/entity/{ent['uscc']}").json()["verdict"] == "not_in_force"
+    assert 'class="banner not_in_force"' in httpx.get(f"{verify.base}/v/{lic['token']}").text
+    # an unrelated entity is unaffected
+    assert v.post("/api/v1/verify/token", json={"token": other_lic["token"]}).json()["verdict"] == "valid"
+    # a change: the old token names the new version at once
+    v2 = reg.post("/api/v1/registrations", json=event("change", {**other, "address": "吉首市人民路9号"},
+                                                        decided_at="2019-03-01T10:00:00+08:00")).json()["license"]
+    report = v.post("/api/v1/verify/token", json={"token": other_lic["token"]}).json()
+    assert report["status"] == "superseded" and report["license"]["superseded_by"]["license_id"] == v2["license_id"]

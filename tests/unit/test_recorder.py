@@ -16,9 +16,9 @@ from license_service.db.models import VerificationRecord
 from verify_app.recorder import VerificationRecorder
 
 
-def _rec(i: int) -> VerificationRecord:
-    return VerificationRecord(client_id=f"c{i}", checked_at=datetime.now(UTC), channel="token",
-                              subject_uscc=None, license_id=None, verdict="valid")
+def _rec(i: int) -> dict[str, object]:
+    return {"client_id": f"c{i}", "checked_at": datetime.now(UTC), "channel": "token",
+            "subject_uscc": None, "license_id": None, "verdict": "valid"}
 
 
 def _count(sessions: object) -> int:
