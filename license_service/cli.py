@@ -16,6 +16,10 @@ import typer
 from .config import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import date
+
+    from .reissue import Campaign
     from .services import Services
 
 app = typer.Typer(help="elicense: issue and verify electronic business licenses (电子营业执照).",
@@ -237,6 +241,118 @@ def audit(
     AuditState(vkey=pinned, origin=cp.origin, size=cp.size, root=base64.b64encode(cp.root).decode(),
                frontier=frontier, checkpoint=note).save(state)
     typer.echo(f"audit passed; state saved to {state}")
+
+
+@app.command()
+def reissue(
+    all_: Annotated[bool, typer.Option("--all", help="every entity in good standing")] = False,
+    since: Annotated[str | None, typer.Option(help="entities whose current license was issued on or after "
+                                                   "this date (YYYY-MM-DD, China time)")] = None,
+    uscc: Annotated[list[str] | None, typer.Option(help="this entity (repeat for more)")] = None,
+    campaign: Annotated[str | None, typer.Option(help="the campaign id; run it again to resume it "
+                                                      "(default: reissue-<today>)")] = None,
+    reason: Annotated[str, typer.Option(help="why (kept on the superseded versions)")] = "换发",
+    workers: Annotated[int, typer.Option(min=0, help="queue workers run by this command (PostgreSQL); 0: "
+                                                     "only queue the jobs for `elicense worker` elsewhere")] = 1,
+) -> None:
+    """Re-issue licenses (换发): a new version with the same registered items, the current keys and
+    template. Resumable and idempotent per campaign. PostgreSQL: jobs on procrastinate's queue,
+    run by WORKERS processes here and by `elicense worker` anywhere; SQLite: in this process."""
+    from datetime import date
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .reissue import Campaign, targets
+    from .reissue import progress as campaign_progress
+
+    if sum((all_, since is not None, bool(uscc))) != 1:
+        typer.echo("choose exactly one of --all, --since DATE, --uscc USCC", err=True)
+        raise typer.Exit(2)
+    try:
+        since_day = date.fromisoformat(since) if since else None
+    except ValueError:
+        typer.echo(f"--since: not a date (YYYY-MM-DD): {since}", err=True)
+        raise typer.Exit(2) from None
+    settings = _settings()
+    services = _services(settings)
+    now = datetime.now(UTC)
+    c = Campaign(campaign or f"reissue-{now.date().isoformat()}", now, reason)
+    with services.sessions() as s:
+        before = campaign_progress(s, c.id)
+        todo = sum(len(p) for p in targets(s, since=since_day, usccs=uscc, campaign=c.id))
+    total = before.done + todo
+    typer.echo(f"campaign {c.id}: {total} entities, {before.done} already done, {todo} to re-issue")
+    t0 = time.perf_counter()
+    with Progress(TextColumn(f"[bold]{c.id}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
+        task = bar.add_task("reissue", total=total, completed=before.done)
+        if services.engine.dialect.name == "postgresql":
+            _reissue_on_queue(settings, services, c, since_day, uscc, workers,
+                              lambda done: bar.update(task, completed=done))
+        else:
+            from .reissue import reissue_one
+
+            with services.sessions() as s:
+                pages = list(targets(s, since=since_day, usccs=uscc, campaign=c.id))
+            for page in pages:
+                for u in page:
+                    try:
+                        reissue_one(services, c, u, at=datetime.now(UTC))
+                    except Exception:  # recorded as failed; the next run retries it
+                        pass
+                    bar.advance(task)
+    elapsed = time.perf_counter() - t0
+    with services.sessions() as s:
+        after = campaign_progress(s, c.id)
+    issued = after.issued - before.issued
+    typer.echo(f"issued {issued}, skipped {after.skipped}, failed {after.failed}, of {total}; "
+               f"{elapsed:.1f} s, {issued / elapsed if elapsed else 0:.1f} licenses/s")
+    if after.done < total and workers == 0:
+        typer.echo(f"queued {todo} jobs: `elicense worker` processes run them; run this command again with "
+                   f"--campaign {c.id} to follow or resume it")
+    elif after.done < total:
+        typer.echo(f"not finished: run `elicense reissue ... --campaign {c.id}` again to resume", err=True)
+        raise typer.Exit(1)
+
+
+def _reissue_on_queue(settings: Settings, services: Services, c: Campaign, since: date | None,
+                      usccs: list[str] | None, workers: int, report: Callable[[int], object]) -> None:
+    """Queue the jobs, run ``workers`` queue workers here until the queue is empty, reporting progress."""
+    import multiprocessing
+
+    from .reissue import defer_all, make_queue, progress, targets
+
+    queue = make_queue(settings)
+    with queue.open(), services.sessions() as s:
+        defer_all(queue, c, targets(s, since=since, usccs=usccs, campaign=c.id))
+    procs = [multiprocessing.get_context("spawn").Process(target=_queue_worker, args=(settings.database_url, False))
+             for _ in range(workers)]
+    for p in procs:
+        p.start()
+    while any(p.is_alive() for p in procs):
+        time.sleep(0.5)
+        with services.sessions() as s:
+            report(progress(s, c.id).done)
+    with services.sessions() as s:
+        report(progress(s, c.id).done)
+
+
+def _queue_worker(database_url: str, wait: bool) -> None:
+    from .reissue import QUEUE, make_queue
+
+    make_queue(Settings(database_url=database_url)).run_worker(queues=[QUEUE], wait=wait, concurrency=1,
+                                                               delete_jobs="successful")
+
+
+@app.command()
+def worker() -> None:
+    """Run a re-issuance queue worker (PostgreSQL) until stopped: start one per core, on any machine
+    that reaches the registry's database, keys and templates."""
+    settings = _settings()
+    if not settings.database_url.startswith("postgresql"):
+        typer.echo("the job queue needs PostgreSQL (on SQLite `elicense reissue` runs the jobs itself)", err=True)
+        raise typer.Exit(2)
+    _services(settings)  # refuses an un-migrated schema with the command to run
+    _queue_worker(settings.database_url, True)
 
 
 def main() -> None:

@@ -142,7 +142,7 @@ class IssuanceService:
             select(MarketEntity).where(MarketEntity.uscc == ev.uscc.value).with_for_update()
         ).scalar_one_or_none()
         new_status = check_transition(ev.kind, EntityStatus(entity.status) if entity else None)
-        if ev.kind in (RegistrationKind.ESTABLISHMENT, RegistrationKind.CHANGE):
+        if ev.kind in (RegistrationKind.ESTABLISHMENT, RegistrationKind.CHANGE, RegistrationKind.REISSUE):
             return self._issue(s, ev, entity, at)
         assert entity is not None
         current = next(lic for lic in entity.licenses if lic.version == entity.current_version)
@@ -178,7 +178,7 @@ class IssuanceService:
     def _issue(self, s: Session, ev: RegistrationEventIn, entity: MarketEntity | None, at: datetime) -> Outcome:
         details = ev.details
         assert details is not None
-        if ev.kind is RegistrationKind.CHANGE:
+        if ev.kind in (RegistrationKind.CHANGE, RegistrationKind.REISSUE):
             assert entity is not None
             if details.kind.value != entity.entity_kind:
                 raise TransitionRefused(

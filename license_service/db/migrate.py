@@ -44,6 +44,12 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """What schema comparison looks at: our models' tables, not procrastinate's (the re-issuance
+    job queue, whose schema is procrastinate's own, applied by revision 0002)."""
+    return not (name or "").startswith("procrastinate_")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = _config()
     with engine.begin() as conn:

@@ -193,3 +193,17 @@ class LogHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
     root: Mapped[bytes] = mapped_column(LargeBinary(32))  # of the last signed checkpoint
+
+
+class ReissueItem(Base):
+    """The outcome of one entity in one re-issuance campaign (``elicense reissue``): what makes a
+    campaign resumable (done items are not queued again) and gives its report."""
+
+    __tablename__ = "reissue_items"
+
+    campaign: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # issued | skipped | failed
+    detail: Mapped[str] = mapped_column(Text)
+    license_id: Mapped[str | None] = mapped_column(String(96))
+    finished_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from .errors import FieldError, InvalidInput
 from .numerals import CURRENCY_NAMES, yuan_in_words
@@ -160,6 +161,22 @@ class EntityDetails:
             )
         if errors:
             raise InvalidInput(errors)
+
+    @classmethod
+    def from_record(cls, r: dict[str, Any]) -> EntityDetails:
+        """The inverse of :meth:`as_record`, for a record this registry wrote (its USCC is taken as
+        it was accepted then, legacy codes included)."""
+        cap, term = r["registered_capital"], r["term"]
+        return cls(
+            uscc=Uscc.parse(r["uscc"], legacy_allow=frozenset({r["uscc"]})), kind=EntityKind(r["entity_kind"]),
+            name=r["name"], entity_type=r["entity_type"], representative=r["representative"],
+            established_on=date.fromisoformat(r["established_on"]), business_scope=r["business_scope"],
+            address=r["address"],
+            capital=Capital(Decimal(cap["amount"]), cap["currency"], cap["unit"]) if cap else None,
+            term=(Term(date.fromisoformat(term["from"]), date.fromisoformat(term["to"]) if term["to"] else None)
+                  if term else None),
+            composition=r["composition"],
+        )
 
     def as_record(self) -> dict[str, object]:
         """The canonical-record form (JSON types only; dates ISO 8601; capital as an exact string)."""

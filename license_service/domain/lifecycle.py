@@ -3,6 +3,8 @@
 设立 establishment creates an entity and version 1; 变更 change issues version N+1 and supersedes N;
 吊销 revocation (enforcement) ends the license's force while the entity still exists (吊销，未注销);
 注销 cancellation deregisters the entity. Both end the current license at once; history stays.
+换发 re-issuance (the registrar's own act, e.g. after a key or template change, never sent by the
+registration system) issues version N+1 with the same registered items and supersedes N.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class RegistrationKind(enum.StrEnum):
     CHANGE = "change"  # 变更
     CANCELLATION = "cancellation"  # 注销
     REVOCATION = "revocation"  # 吊销
+    REISSUE = "reissue"  # 换发: same registered items, current keys and template
 
 
 class EntityStatus(enum.StrEnum):
@@ -54,9 +57,9 @@ def check_transition(kind: RegistrationKind, status: EntityStatus | None) -> Ent
     if status is EntityStatus.CANCELLED:
         raise TransitionRefused("the entity is cancelled (注销); nothing more can be registered",
                                 code="entity.cancelled")
-    if kind is RegistrationKind.CHANGE:
+    if kind in (RegistrationKind.CHANGE, RegistrationKind.REISSUE):
         if status is EntityStatus.REVOKED:
-            raise TransitionRefused("a revoked entity (吊销) cannot register changes", code="entity.revoked")
+            raise TransitionRefused(f"a revoked entity (吊销) cannot have a {kind.value}", code="entity.revoked")
         return EntityStatus.ACTIVE
     if kind is RegistrationKind.REVOCATION:
         if status is EntityStatus.REVOKED:

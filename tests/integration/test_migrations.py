@@ -14,7 +14,13 @@ from alembic.runtime.migration import MigrationContext
 
 from license_service.config import Settings
 from license_service.db.engine import make_engine
-from license_service.db.migrate import SchemaNotCurrent, current_revision, head_revision, upgrade
+from license_service.db.migrate import (
+    SchemaNotCurrent,
+    current_revision,
+    head_revision,
+    include_object,
+    upgrade,
+)
 from license_service.db.models import Base
 from license_service.services import Services
 from tests.conftest import pg_database
@@ -35,7 +41,8 @@ def test_upgrade_gives_the_models_schema(empty_url: str) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_object}), Base.metadata)
     assert diff == [], diff
     upgrade(engine)  # idempotent
 
