@@ -124,7 +124,7 @@ def main(seconds: int = 10) -> None:
         pdfs = [s.get(LicenseDocument, lic["license_id"]).pdf for lic in licenses]  # type: ignore[union-attr]
 
     # -- PDF verification, one core, distinct documents ----------------------------------------
-    verifier = VerificationService(services.sessions, services.keys, settings.public_base_url,
+    verifier = VerificationService(services.engine, services.sessions, services.keys, settings.public_base_url,
                                    VerificationRecorder(services.write_sessions, 0), services.log)
     verifier.verify_pdf(pdfs[0], at=datetime.now(UTC))  # warm-up
     t0 = time.perf_counter()

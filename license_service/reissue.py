@@ -18,11 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from typing import Any
 
 import procrastinate
 from sqlalchemy import func, select
@@ -35,11 +34,10 @@ from .db.models import LicenseVersion, MarketEntity, ReissueItem
 from .domain.entity import EntityDetails
 from .domain.errors import DomainError
 from .domain.lifecycle import EntityStatus, RegistrationKind
-from .errors import ServiceError
 from .events import Authority, RegistrationEventIn
 from .services import Services
 
-__all__ = ["QUEUE", "Campaign", "Progress", "make_queue", "reissue_one", "targets"]
+__all__ = ["QUEUE", "Campaign", "Progress", "defer_all", "make_queue", "progress", "reissue_one", "targets"]
 
 log = logging.getLogger("elicense.reissue")
 QUEUE = "reissue"
@@ -104,17 +102,17 @@ def reissue_one(services: Services, campaign: Campaign, uscc: str, *, at: dateti
         item = _item(campaign, uscc, "skipped", "entity.unknown", None, at)
     else:
         record = json.loads(current.record)
+        details = EntityDetails.from_record(record["entity"])
         ev = RegistrationEventIn(
             event_id=campaign.event_id(uscc), kind=RegistrationKind.REISSUE, decided_at=campaign.decided_at,
-            authority=Authority(**record["authority"]), uscc=EntityDetails.from_record(record["entity"]).uscc,
-            details=EntityDetails.from_record(record["entity"]), reason=campaign.reason,
+            authority=Authority(**record["authority"]), uscc=details.uscc, details=details, reason=campaign.reason,
             body_sha256=hashlib.sha256(canonical_json({"reissue": campaign.id, "uscc": uscc})).hexdigest(),
         )
         try:
             outcome = services.issuance.apply(ev, at=at)
             item = _item(campaign, uscc, "issued", f"version {outcome.body['license']['version']}",
                          outcome.body["license"]["license_id"], at)
-        except (DomainError, ServiceError) as e:  # refused by the registry's state: nothing was written
+        except DomainError as e:  # refused by the registry's state (ServiceError is one too): nothing written
             item = _item(campaign, uscc, "skipped", getattr(e, "code", type(e).__name__), None, at)
         except Exception as e:
             error = e
@@ -169,13 +167,11 @@ def make_queue(settings: Settings) -> procrastinate.App:
     return app
 
 
-def defer_all(app: procrastinate.App, campaign: Campaign, pages: Iterator[list[str]],
-              on_page: Callable[[int], Any] = lambda n: None) -> int:
+def defer_all(app: procrastinate.App, campaign: Campaign, pages: Iterator[list[str]]) -> int:
     """Queue one job per USCC (in batches of a page); returns how many were queued."""
     task = app.tasks["elicense.reissue"]
     n = 0
     for page in pages:
         task.batch_defer(*({**campaign.as_args(), "uscc": u} for u in page))
         n += len(page)
-        on_page(n)
     return n

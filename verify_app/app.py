@@ -39,7 +39,8 @@ def _build(settings: Settings, services: Services, routers: tuple[APIRouter, ...
     recorder = VerificationRecorder(services.write_sessions, s.verification_record_interval_ms / 1000)
     app.state.shutdown_hooks.append(recorder.close)  # a graceful stop writes every queued record
     app.state.verify = VerifyState(
-        VerificationService(services.sessions, services.keys, s.public_base_url, recorder, services.log),
+        VerificationService(services.engine, services.sessions, services.keys, s.public_base_url, recorder,
+                            services.log),
         PageRenderer(s.templates_dir),
         TokenBucket(s.rate_api_per_second, s.rate_api_burst),
         TokenBucket(s.rate_page_per_second, s.rate_page_burst),

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-__all__ = ["Generation", "RegistryCache"]
+__all__ = ["Generation", "RegistryCache", "usccs_of_leaves"]
 
 log = logging.getLogger("elicense.verify")
 

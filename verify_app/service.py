@@ -18,7 +18,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from license_service.db.models import LicenseVersion, MarketEntity
@@ -134,10 +134,10 @@ def _lookup(c: Connection, query: Any, key: str, base_url: str) -> _Found | None
 
 
 class VerificationService:
-    def __init__(self, sessions: sessionmaker[Session], keys: KeyProvider, base_url: str,
+    def __init__(self, engine: Engine, sessions: sessionmaker[Session], keys: KeyProvider, base_url: str,
                  recorder: VerificationRecorder, log: IssuanceLog) -> None:
+        self._engine = engine
         self._sessions = sessions
-        self._engine = sessions.kw["bind"]
         self._log = log
         self.recorder = recorder
         self._keys = keys
