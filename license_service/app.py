@@ -31,6 +31,8 @@ def base_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        for hook in app.state.startup_hooks:  # e.g. the issuing side's warm-up
+            await anyio.to_thread.run_sync(hook)
         # what is loaded by now (modules, keys, fonts, templates) lives as long as the process: keep
         # it out of the garbage collector's sweeps, which otherwise rescan it in every full collection
         gc.collect()
@@ -46,6 +48,7 @@ def base_app(settings: Settings) -> FastAPI:
         summary="Issue and verify electronic business licenses (电子营业执照).",
         description="The v1 contract of DESIGN.md. Errors are RFC 9457 problem+json.",
     )
+    app.state.startup_hooks = []
     app.state.shutdown_hooks = []
     problems.install(app)
     _document_problems(app)
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = settings or Settings()
     app = base_app(settings)
     app.state.services = services or Services.build(settings)
+    app.state.startup_hooks.append(lambda: app.state.services.issuance.warm_up())  # ready means ready
     app.include_router(public_router)
     app.include_router(router)
     return app

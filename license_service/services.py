@@ -16,6 +16,7 @@ from signing.tokens import CachingVerifier
 from .config import Settings
 from .db.engine import make_engine, make_session_factory, make_write_session_factory
 from .db.migrate import ensure_schema
+from .db.serials import SerialCounters
 from .issuance import IssuanceService
 from .rendering.fonts import FontSet
 from .rendering.license_pdf import LicenseRenderer
@@ -61,7 +62,8 @@ class Services:
         renderer = LicenseRenderer(fonts, self.settings.templates_dir / "license", footer=footer)
         sealer = PdfSealer(self.keys.pdf_signing(), seal_appearance=lambda a: draw_seal_pdf(fonts, a))
         return IssuanceService(
-            self.sessions, self.write_sessions, renderer, sealer, self.keys.token_signing_key,
+            self.sessions, self.write_sessions, SerialCounters(self.engine), renderer, sealer,
+            self.keys.token_signing_key,
             log=self.log, base_url=self.settings.public_base_url, type_code=self.settings.cert_type_code,
             issuer_code=self.settings.issuer_code,
         )

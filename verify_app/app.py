@@ -61,7 +61,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 def create_combined_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """The issuing service and verification in one app (``elicense serve --app all``)."""
     settings = settings or Settings()
-    return _build(settings, services or Services.build(settings), _COMBINED_ROUTERS)
+    app = _build(settings, services or Services.build(settings), _COMBINED_ROUTERS)
+    app.state.startup_hooks.append(lambda: app.state.services.issuance.warm_up())  # ready means ready
+    return app
 
 
 def served_openapi() -> dict[str, Any]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["make_engine", "make_session_factory", "make_write_session_factory"]
+__all__ = ["dialect_insert", "make_engine", "make_session_factory", "make_write_session_factory"]
 
 
 def make_engine(url: str) -> Engine:
@@ -56,3 +58,9 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 def make_write_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that write (on SQLite: BEGIN IMMEDIATE; elsewhere the same as reading sessions)."""
     return sessionmaker(engine.execution_options(sqlite_begin="IMMEDIATE"), expire_on_commit=False)
+
+
+def dialect_insert(engine: Engine) -> Callable[[Any], Any]:
+    """The engine's dialect's INSERT construct, the one with ``on_conflict_do_update`` (an upsert:
+    SQLite and PostgreSQL spell it the same)."""
+    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert

@@ -91,6 +91,8 @@ class LicenseVersion(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
 
     entity: Mapped[MarketEntity] = relationship(back_populates="licenses")
+    # written with the version (so one flush orders the two inserts); never loaded through here
+    document: Mapped[LicenseDocument | None] = relationship(lazy="raise")
 
 
 class LicenseDocument(Base):
