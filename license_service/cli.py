@@ -262,7 +262,7 @@ def reissue(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .reissue import Campaign, targets
+    from .reissue import Campaign, count_targets, reissue_batch, targets
     from .reissue import progress as campaign_progress
 
     if sum((all_, since is not None, bool(uscc))) != 1:
@@ -279,7 +279,7 @@ def reissue(
     c = Campaign(campaign or f"reissue-{now.date().isoformat()}", now, reason)
     with services.sessions() as s:
         before = campaign_progress(s, c.id)
-        todo = sum(len(p) for p in targets(s, since=since_day, usccs=uscc, campaign=c.id))
+        todo = count_targets(s, since=since_day, usccs=uscc, campaign=c.id)
     total = before.done + todo
     typer.echo(f"campaign {c.id}: {total} entities, {before.done} already done, {todo} to re-issue")
     t0 = time.perf_counter()
@@ -289,17 +289,12 @@ def reissue(
             _reissue_on_queue(settings, services, c, since_day, uscc, workers,
                               lambda done: bar.update(task, completed=done))
         else:
-            from .reissue import reissue_one
-
-            with services.sessions() as s:
-                pages = list(targets(s, since=since_day, usccs=uscc, campaign=c.id))
-            for page in pages:
-                for u in page:
-                    try:
-                        reissue_one(services, c, u, at=datetime.now(UTC))
-                    except Exception:  # recorded as failed; the next run retries it
-                        pass
-                    bar.advance(task)
+            for batch in targets(services.sessions, since=since_day, usccs=uscc, campaign=c.id):
+                try:
+                    reissue_batch(services, c, batch)
+                except Exception:  # recorded as failed; the next run retries it
+                    pass
+                bar.advance(task, len(batch))
     elapsed = time.perf_counter() - t0
     with services.sessions() as s:
         after = campaign_progress(s, c.id)
@@ -322,8 +317,8 @@ def _reissue_on_queue(settings: Settings, services: Services, c: Campaign, since
     from .reissue import defer_all, make_queue, progress, targets
 
     queue = make_queue(settings)
-    with queue.open(), services.sessions() as s:
-        defer_all(queue, c, targets(s, since=since, usccs=usccs, campaign=c.id))
+    with queue.open():
+        defer_all(queue, c, targets(services.sessions, since=since, usccs=usccs, campaign=c.id))
     procs = [multiprocessing.get_context("spawn").Process(target=_queue_worker, args=(settings.database_url, False))
              for _ in range(workers)]
     for p in procs:
@@ -339,7 +334,7 @@ def _reissue_on_queue(settings: Settings, services: Services, c: Campaign, since
 def _queue_worker(database_url: str, wait: bool) -> None:
     from .reissue import QUEUE, make_queue
 
-    make_queue(Settings(database_url=database_url)).run_worker(queues=[QUEUE], wait=wait, concurrency=1,
+    make_queue(Settings(database_url=database_url)).run_worker(queues=[QUEUE], wait=wait, concurrency=2,
                                                                delete_jobs="successful")
 
 

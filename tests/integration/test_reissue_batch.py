@@ -1,0 +1,74 @@
+"""One re-issuance job (a batch of entities), on both databases: each entity's outcome is recorded,
+a refusal is a skip, an unexpected failure is recorded and raised only once the whole batch was
+tried (the queue then retries the job), and the retry issues what failed and nothing twice."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from license_service.api.schemas import RegistrationIn
+from license_service.db.models import LicenseVersion, ReissueItem
+from license_service.intake import parse_registration
+from license_service.reissue import Campaign, count_targets, reissue_batch
+from license_service.services import Services
+from signing.errors import SigningError
+from tests.conftest import entity, event
+
+
+def _apply(services: Services, body: dict[str, Any]) -> None:
+    at = datetime.now(UTC)
+    services.issuance.apply(parse_registration(RegistrationIn.model_validate(body), frozenset(), at=at), at=at)
+
+
+def _versions(services: Services, uscc: str) -> list[tuple[int, str]]:
+    with services.sessions() as s:
+        return [(v, st) for v, st in s.execute(select(LicenseVersion.version, LicenseVersion.status)
+                                               .where(LicenseVersion.uscc == uscc).order_by(LicenseVersion.version))]
+
+
+def test_a_batch_records_every_outcome_and_a_retry_finishes_it(services: Services,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    good, revoked, failing = entity(), entity(), entity()
+    for e in (good, revoked, failing):
+        _apply(services, event("establishment", e))
+    _apply(services, event("revocation", {"uscc": revoked["uscc"]}, reason="未按规定公示年度报告",
+                           decided_at="2019-01-02T10:00:00+08:00"))
+    unknown = entity()["uscc"]
+    campaign = Campaign(f"t-{uuid.uuid4().hex[:8]}", datetime.now(UTC), "换发")
+    batch = [good["uscc"], revoked["uscc"], failing["uscc"], unknown]
+
+    seal = services.issuance._sealer.seal
+    calls: list[str] = []
+
+    def second_seal_fails(pdf: bytes, **kw: Any) -> bytes:  # the HSM goes away for one license
+        calls.append(kw["authority"])
+        if len(calls) == 2:
+            raise SigningError("signing device unavailable")
+        return seal(pdf, **kw)
+
+    monkeypatch.setattr(services.issuance._sealer, "seal", second_seal_fails)
+    with pytest.raises(SigningError):
+        reissue_batch(services, campaign, batch)
+    with services.sessions() as s:
+        got = {i.uscc: (i.outcome, i.detail) for i in s.scalars(
+            select(ReissueItem).where(ReissueItem.campaign == campaign.id))}
+    assert got == {good["uscc"]: ("issued", "version 2"), revoked["uscc"]: ("skipped", "entity.revoked"),
+                   failing["uscc"]: ("failed", "SigningError: signing device unavailable"),
+                   unknown: ("skipped", "entity.unknown")}
+    assert _versions(services, failing["uscc"]) == [(1, "current")]  # nothing of the failed one written
+    assert _versions(services, revoked["uscc"]) == [(1, "revoked")]
+    with services.sessions() as s:
+        assert count_targets(s, usccs=batch, campaign=campaign.id) == 1  # only the failed one is left
+
+    monkeypatch.setattr(services.issuance._sealer, "seal", seal)
+    retried = reissue_batch(services, campaign, batch)  # the queue's retry of the same job
+    assert [(i.uscc, i.outcome) for i in retried] == [(failing["uscc"], "issued")]
+    assert _versions(services, good["uscc"]) == [(1, "superseded"), (2, "current")]  # not twice
+    assert _versions(services, failing["uscc"]) == [(1, "superseded"), (2, "current")]
+    with services.sessions() as s:
+        assert count_targets(s, usccs=batch, campaign=campaign.id) == 0
