@@ -3,6 +3,7 @@ overhead dominates."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +22,17 @@ class RawSql:
 
     def __init__(self, s: Session) -> None:
         conn = s.connection()
+        self._driver = conn.connection.driver_connection
+        self._pipelines = conn.dialect.name == "postgresql"
         self._cursor = conn.connection.cursor()
         self._format = conn.dialect.paramstyle in ("format", "pyformat")
         self.for_update = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
         self._ts = UtcDateTime().bind_processor(conn.dialect)
+
+    def batch(self) -> AbstractContextManager[Any]:
+        """Statements that need no answer, sent together: one round trip on PostgreSQL (psycopg's
+        pipeline mode; errors surface at the end of the block); as they come on SQLite."""
+        return self._driver.pipeline() if self._pipelines else nullcontext()  # type: ignore[union-attr]
 
     def _q(self, query: str) -> str:
         return query.replace("?", "%s") if self._format else query

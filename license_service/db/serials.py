@@ -31,7 +31,8 @@ class SerialCounters:
         self._own: Engine | None = None
         self._insert = dialect_insert(engine)
         if engine.dialect.name == "postgresql":
-            self._own = create_engine(engine.url, pool_pre_ping=True, pool_size=2, max_overflow=8)
+            self._own = create_engine(engine.url, pool_pre_ping=True, pool_size=2, max_overflow=8,
+                                      isolation_level="AUTOCOMMIT")  # the upsert is its own transaction
 
     def next(self, s: Session, division: str, day: date) -> int:
         """The next sequence for ``division`` on ``day`` (1 for the first)."""
@@ -41,5 +42,5 @@ class SerialCounters:
                   .returning(SerialCounter.last))
         if self._own is None:
             return int(s.execute(upsert).scalar_one())
-        with self._own.begin() as c:
+        with self._own.connect() as c:
             return int(c.execute(upsert).scalar_one())
