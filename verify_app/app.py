@@ -21,14 +21,14 @@ from .log_routes import router as log_router
 from .page import PageRenderer
 from .ratelimit import TokenBucket
 from .recorder import VerificationRecorder
-from .routes import VerifyState, router
+from .routes import VerifyState, hot_router, router
 from .service import VerificationService
 
 __all__ = ["create_app", "create_combined_app", "served_openapi"]
 
 
 # Starlette tries routes in order: verification, the hot path, goes before the issuing routes
-_VERIFY_ROUTERS = (public_router, router, log_router, audit_router)
+_VERIFY_ROUTERS = (hot_router, public_router, router, log_router, audit_router)
 _COMBINED_ROUTERS = (*_VERIFY_ROUTERS, issuing_router)
 
 

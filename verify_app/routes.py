@@ -23,9 +23,12 @@ from .ratelimit import TokenBucket
 from .report import VerificationReport
 from .service import VerificationService
 
-__all__ = ["VerifyState", "router"]
+__all__ = ["VerifyState", "hot_router", "router"]
 
 router = APIRouter()
+#: the busiest route alone, matched before every other: Starlette tries routes in order, and each
+#: miss on the way cost a token verification ~2 us (a tenth of what the service itself takes)
+hot_router = APIRouter()
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "content": {"application/problem+json": {}}} for code in (401, 403, 413, 422, 429)
 }
@@ -141,7 +144,7 @@ async def public_page(token: str, request: Request, state: StateDep,
     return HTMLResponse(state.page.render(report, lang), headers={**_PAGE_HEADERS, "Vary": "Accept"})
 
 
-@router.post("/api/v1/verify/token", tags=["verification"], responses={200: {"model": ReportOut}, **_PROBLEMS},
+@hot_router.post("/api/v1/verify/token", tags=["verification"], responses={200: {"model": ReportOut}, **_PROBLEMS},
              openapi_extra=json_body_spec(TokenIn))
 async def verify_token(request: Request) -> Response:
     """Verify a QR token: signature, key, claims, registry agreement and status."""

@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -57,6 +57,11 @@ class _Found:
     current_version: int
     siblings: tuple[Any, ...]
     base_url: str
+    #: token -> (the checkpoint its log evidence used, its complete report). The same token asks the
+    #: same questions of the same registry state: until this entry is invalidated (a log leaf names
+    #: the entity) or a newer checkpoint is read, a new report differs only in its time
+    answers: dict[str, tuple[SignedCheckpoint | None, VerificationReport]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def record(self) -> dict[str, Any]:
@@ -186,8 +191,7 @@ class VerificationService:
             return checks, None
         return checks, claims
 
-    def _registry_checks(self, claims: dict[str, Any]) -> tuple[list[Check], _Found | None]:
-        found = self._find(claims["uscc"], claims["sn"])
+    def _registry_checks(self, claims: dict[str, Any], found: _Found | None) -> tuple[list[Check], _Found | None]:
         if found is None:
             return [Check("registry_status", False, "registry.unknown_license",
                           "signed with our key but not in the registry", indeterminate=True)], None
@@ -205,17 +209,18 @@ class VerificationService:
         return [Check("claims", True, "claims.match_registry"),
                 Check("registry_status", True, f"registry.{lic.status}")], found
 
-    def _report(self, checks: list[Check], found: _Found | None, at: datetime) -> VerificationReport:
+    def _report(self, checks: list[Check], found: _Found | None, at: datetime,
+                checkpoint: SignedCheckpoint | None = None) -> VerificationReport:
         if found is None or not all(c.ok for c in checks):
             return VerificationReport(checks, None, at, subject_uscc=found.lic.uscc if found else None)
+        latest = checkpoint or self._latest_checkpoint()
         return VerificationReport(checks, found.lic.status, at, found.public,
-                                  subject_uscc=found.lic.uscc, extra={"log": self._log_evidence(found)})
+                                  subject_uscc=found.lic.uscc, extra={"log": self._log_evidence(found, latest)})
 
-    def _log_evidence(self, found: _Found) -> dict[str, Any] | None:
+    def _log_evidence(self, found: _Found, latest: SignedCheckpoint | None) -> dict[str, Any] | None:
         """The license's issuance leaf, its inclusion proof and the checkpoint it is proven against,
         so a client can check for itself that the license is on the public record."""
         index = found.lic.leaf_index
-        latest = self._latest_checkpoint()
         if index is None or latest is None or index >= latest.size:
             return None
         proof = self._inclusion(index, latest.size)
@@ -223,12 +228,23 @@ class VerificationService:
                 "inclusion_proof": [base64.b64encode(h).decode() for h in proof], "checkpoint": latest.note}
 
     def verify_token(self, token: str, *, at: datetime) -> VerificationReport:
-        """A QR token: signature and key, claims, registry agreement and status."""
+        """A QR token: signature and key, claims (their times checked on every call), registry
+        agreement and status. A report complete with log evidence is remembered on the registry
+        entry it was built from (see ``_Found.answers``)."""
         checks, claims = self._token_checks(token, at)
         if claims is None:
             return VerificationReport(checks, None, at)
-        more, found = self._registry_checks(claims)
-        return self._report(checks + more, found, at)
+        found = self._find(claims["uscc"], claims["sn"])
+        latest = self._latest_checkpoint()
+        if found is not None:
+            known = found.answers.get(token)
+            if known is not None and known[0] is latest:
+                return replace(known[1], checked_at=at)
+        more, found = self._registry_checks(claims, found)
+        report = self._report(checks + more, found, at, latest)
+        if found is not None and report.status is not None and len(found.answers) < 4:
+            found.answers[token] = (latest, report)
+        return report
 
     def _latest_checkpoint(self) -> SignedCheckpoint | None:
         """The latest checkpoint, re-read at most once a second: any checkpoint at least as large as
@@ -285,7 +301,7 @@ class VerificationService:
         checks += token_checks
         if claims is None:
             return VerificationReport(checks, None, at)
-        more, found = self._registry_checks(claims)
+        more, found = self._registry_checks(claims, self._find(claims["uscc"], claims["sn"]))
         checks += more
         if found is not None:
             same = hashlib.sha256(data).hexdigest() == found.lic.pdf_sha256

@@ -258,3 +258,17 @@ def test_auditor_page(client_for: Client, anon: TestClient, registrar: TestClien
     assert "<script" not in page.text
     assert anon.get("/audit").status_code == 401
     assert client_for("verify").get("/audit").status_code == 403
+
+
+def test_a_report_answered_again_differs_only_in_its_time(app: Any, registrar: TestClient) -> None:
+    """The verifier remembers a complete token report on the registry entry it came from; a second
+    verification of the token is answered from it with its own time (the lifecycle test above shows
+    that a change to the entity is never answered from it)."""
+    lic = _issue(registrar, entity())["license"]
+    service = app.state.verify.service
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    first = service.verify_token(lic["token"], at=at).as_json()
+    again = service.verify_token(lic["token"], at=at + timedelta(hours=1)).as_json()
+    assert first["verdict"] == again["verdict"] == "valid"
+    assert (first["checked_at"], again["checked_at"]) == ("2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00")
+    assert {**first, "checked_at": None} == {**again, "checked_at": None}
