@@ -7,7 +7,10 @@
 2. PDF: VerificationService.verify_pdf in this process (one core) over distinct license PDFs:
    pyHanko's full validation + embedded token + registry agreement. Prints verifications/s.
 
-Run: .venv/bin/python bench/verify.py [seconds]      (needs wrk: apt-get install wrk)
+The HTTP pair runs three times, interleaved, and the median ratio is the figure (the machine is
+shared: one pair alone wanders by +-5 points).
+
+Run: .venv/bin/python bench/verify.py [seconds per run]      (needs wrk: apt-get install wrk)
 """
 
 from __future__ import annotations
@@ -159,18 +162,25 @@ def main(seconds: int = 10) -> None:
         script.write_text(_LUA % (token, ", ".join(json.dumps(json.dumps({"token": lic["token"]}))
                                                    for lic in licenses)))
         _wrk(base + "/healthz", 2)  # warm both workers
-        trivial = _measured(server.pid, base + "/healthz", seconds)
-        verify = _measured(server.pid, base + "/api/v1/verify/token", seconds, str(script))
+        # interleaved rounds, trivial then token, so both see the same machine; the median ratio
+        rounds = [(_measured(server.pid, base + "/healthz", seconds),
+                   _measured(server.pid, base + "/api/v1/verify/token", seconds, str(script))) for _ in range(3)]
     finally:
         server.terminate()
         server.wait(20)
 
     cores = os.cpu_count()
     print(f"machine: {cores} cores; server: elicense serve --workers 2 (uvloop, httptools), SQLite; "
-          f"wrk -t2 -c64 -d{seconds}s on the same machine")
-    print(_line("trivial endpoint   GET /healthz:               ", trivial))
-    print(_line("token verification POST /api/v1/verify/token:", verify))
-    print(f"ratio token/trivial: {verify[0] / trivial[0]:.0%}  (target >= 60%, p99 < 30 ms)")
+          f"wrk -t2 -c64 -d{seconds}s on the same machine, three interleaved rounds")
+    for i, (trivial, verify) in enumerate(rounds, 1):
+        print(f"round {i}:")
+        print(_line("  trivial endpoint   GET /healthz:               ", trivial))
+        print(_line("  token verification POST /api/v1/verify/token:", verify))
+        print(f"  ratio token/trivial: {verify[0] / trivial[0]:.0%}")
+    ratios = sorted(v[0] / t[0] for t, v in rounds)
+    p99s = sorted(v[2] for _, v in rounds)
+    print(f"token/trivial: median {ratios[1]:.0%} (range {ratios[0]:.0%}-{ratios[2]:.0%}; target >= 60%); "
+          f"token p99 median {p99s[1]:.1f} ms (target < 30 ms)")
     print(f"PDF verification (pyHanko + token + registry), one core, {len(pdfs)} distinct PDFs: "
           f"{pdf_rate:.1f} /s  (target >= 50 /s per core)")
 

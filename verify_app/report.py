@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 __all__ = ["Check", "Verdict", "VerificationReport", "verdict_of"]
@@ -52,8 +53,9 @@ class VerificationReport:
     subject_uscc: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def verdict(self) -> Verdict:
+        """Derived once: the checks and status are set at construction and not changed after."""
         return verdict_of(self.checks, self.status)
 
     def as_json(self) -> dict[str, Any]:

@@ -7,12 +7,13 @@ findings; this module is the one place that turns them into report checks.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import json
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
@@ -239,7 +240,9 @@ class VerificationService:
         if found is not None:
             known = found.answers.get(token)
             if known is not None and known[0] is latest:
-                return replace(known[1], checked_at=at)
+                again = copy.copy(known[1])  # shallow: the checks and views are shared, never mutated
+                again.checked_at = at
+                return again
         more, found = self._registry_checks(claims, found)
         report = self._report(checks + more, found, at, latest)
         if found is not None and report.status is not None and len(found.answers) < 4:
