@@ -90,7 +90,7 @@ class IssuanceService:
     def __init__(self, sessions: sessionmaker[Session], write_sessions: sessionmaker[Session],
                  serials: SerialCounters, renderer: LicenseRenderer, sealer: PdfSealer,
                  token_key: Callable[[], TokenSigningKey], *, log: IssuanceLog, base_url: str, type_code: str,
-                 issuer_code: str) -> None:
+                 issuer_code: str, revocation_data: Callable[[], tuple[bytes, ...]]) -> None:
         self._sessions = sessions
         self._write_sessions = write_sessions
         self._serials = serials
@@ -101,6 +101,7 @@ class IssuanceService:
         self._base_url = base_url
         self._type_code = type_code
         self._issuer_code = issuer_code
+        self._revocation_data = revocation_data
 
     # -- public -------------------------------------------------------------------------------
     def apply(self, ev: RegistrationEventIn, *, at: datetime) -> Outcome:
@@ -239,6 +240,10 @@ class IssuanceService:
         s.flush()  # the rows before the log's lock: it is held from the append to the commit
         lic.leaf_index = self._log.append(s, _leaf(ev, lic, at, supersedes=previous_id), at=at)
         return Outcome(201, {"event_id": ev.event_id, "license": license_view(lic, self._base_url)})
+
+    def long_term(self, pdf: bytes) -> bytes:
+        """A sealed license in its long-term form (PAdES B-LTA), with the CAs' current revocation data."""
+        return self._sealer.long_term(pdf, self._revocation_data())
 
     def warm_up(self) -> None:
         """Sign, render and seal one throwaway license (never stored), so that a new process is ready

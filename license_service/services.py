@@ -65,5 +65,5 @@ class Services:
             self.sessions, self.write_sessions, SerialCounters(self.engine), renderer, sealer,
             self.keys.token_signing_key,
             log=self.log, base_url=self.settings.public_base_url, type_code=self.settings.cert_type_code,
-            issuer_code=self.settings.issuer_code,
+            issuer_code=self.settings.issuer_code, revocation_data=self.keys.revocation_data,
         )

@@ -3,6 +3,12 @@
 root CA -> issuing CA -> document signer (PAdES), and a TSA certificate under the issuing CA for the
 development RFC 3161 timestamper. All ECDSA P-256. The declaration below is the only place that
 says what the dev chain looks like; tests and ``elicense keys init`` both build from it.
+
+Each CA also publishes a CRL (``NAME.crl``, DER), re-issued whenever it is missing or a day old:
+the revocation data a PAdES B-LT/B-LTA document carries for its chain, so it validates years later
+from what it holds. The document signer lives three years, as signing certificates do, and the TSA
+fifteen: long after the signer has expired, an archival copy still validates through its document
+timestamp.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["DEV_PKI", "CertSpec", "ensure_dev_pki"]
+__all__ = ["DEV_PKI", "CertSpec", "ensure_dev_crls", "ensure_dev_pki"]
 
 DEV_MARK = "elicense development PKI - not for production"
 
@@ -39,9 +45,11 @@ class CertSpec:
 DEV_PKI: tuple[CertSpec, ...] = (
     CertSpec("root-ca", "elicense Dev Root CA", None, 30, ca=True, path_length=1),
     CertSpec("issuing-ca", "elicense Dev Issuing CA", "root-ca", 20, ca=True, path_length=0),
-    CertSpec("document-signer", "elicense Dev Document Signer", "issuing-ca", 10),
-    CertSpec("tsa", "elicense Dev Time Stamping Authority", "issuing-ca", 10, timestamping=True),
+    CertSpec("document-signer", "elicense Dev Document Signer", "issuing-ca", 3),
+    CertSpec("tsa", "elicense Dev Time Stamping Authority", "issuing-ca", 15, timestamping=True),
 )
+CRL_VALIDITY = dt.timedelta(days=30)
+CRL_REISSUE_AFTER = dt.timedelta(days=1)
 
 
 def _name(cn: str) -> x509.Name:
@@ -125,3 +133,32 @@ def ensure_dev_pki(directory: Path, specs: Iterable[CertSpec] = DEV_PKI,
         certs[spec.name], keys[spec.name] = cert, key
         created.append(spec.name)
     return created
+
+
+def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, now: dt.datetime | None = None
+                    ) -> list[str]:
+    """(Re-)issue each CA's CRL that is missing or a day old: signed by the CA, valid for 30 days.
+    Returns the names re-issued. Files are replaced atomically (several processes start at once)."""
+    now = now or dt.datetime.now(dt.UTC)
+    made = []
+    for spec in specs:
+        path = directory / f"{spec.name}.crl"
+        if not spec.ca:
+            continue
+        if path.exists():
+            issued = x509.load_der_x509_crl(path.read_bytes()).last_update_utc
+            if now - issued < CRL_REISSUE_AFTER:
+                continue
+        cert = x509.load_pem_x509_certificate((directory / f"{spec.name}.pem").read_bytes())
+        key = serialization.load_pem_private_key((directory / f"{spec.name}.key").read_bytes(), None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        number = int(now.timestamp())
+        b = (x509.CertificateRevocationListBuilder().issuer_name(cert.subject)
+             .last_update(now).next_update(now + CRL_VALIDITY)
+             .add_extension(x509.CRLNumber(number), critical=False)
+             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False))
+        tmp = path.with_suffix(f".crl.{os.getpid()}")
+        tmp.write_bytes(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
+        os.replace(tmp, path)
+        made.append(spec.name)
+    return made

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .devpki import DEV_MARK, ensure_dev_pki, write_private_key
+from .devpki import DEV_MARK, ensure_dev_crls, ensure_dev_pki, write_private_key
 from .errors import KeyMaterialError
 from .note import NoteSigner
 from .tokens import Keyring, TokenSigningKey
@@ -55,6 +55,7 @@ class KeyProvider(Protocol):
     def log_signer(self) -> NoteSigner: ...
     def log_vkey(self) -> str: ...
     def is_dev(self) -> bool: ...
+    def revocation_data(self) -> tuple[bytes, ...]: ...
 
 
 def _ensure_es256(path: Path) -> bool:
@@ -79,6 +80,7 @@ def _ensure_log_key(directory: Path, name: str) -> bool:
 def ensure_dev_keys(directory: Path, log_name: str = "elicense-dev.invalid/log") -> list[str]:
     """Create whatever dev key material is missing (idempotent); returns what was created."""
     created = ensure_dev_pki(directory)
+    ensure_dev_crls(directory)  # revocation data for long-term (B-LTA) copies, kept fresh
     if _ensure_log_key(directory, log_name):
         created.append("log")
     for purpose, jwks_name in (("token", "jwks.json"), ("access", "access-jwks.json")):
@@ -171,6 +173,13 @@ class FileKeyProvider:
 
     def log_vkey(self) -> str:
         return self._read("log.vkey").decode().strip()
+
+    def revocation_data(self) -> tuple[bytes, ...]:
+        """The CAs' current CRLs (DER) from the keys folder, for a license's long-term form; the
+        development PKI re-issues its own when a day old. None in the folder: pyHanko fetches them."""
+        if self.is_dev() and (self.directory / "issuing-ca.key").exists():
+            ensure_dev_crls(self.directory)
+        return tuple(p.read_bytes() for p in sorted(self.directory.glob("*.crl")))
 
     def is_dev(self) -> bool:
         """True when the root is the declared development root (production refuses to start)."""

@@ -28,6 +28,7 @@ from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from .errors import SigningError
 from .keys import PdfSigningMaterial
+from .ltv import extend_to_lta
 from .timestamps import LocalTimeStamper
 
 __all__ = ["SEAL_FIELD", "PdfSealer"]
@@ -63,6 +64,7 @@ class PdfSealer:
     def __init__(self, material: PdfSigningMaterial, *,
                  seal_appearance: Callable[[str], bytes],
                  timestamper: TimeStamper | None = None) -> None:
+        self._material = material
         self._signer = _CachedKeySigner(material.signer_cert, material.signer_key, material.chain)
         # validators bring their own roots: embedding them only makes every signature larger to parse
         intermediates = tuple(c for c in material.chain if c.self_signed == "no")  # asn1crypto: yes|maybe|no
@@ -95,6 +97,10 @@ class PdfSealer:
         """
         with self._lock:
             return self._seal(pdf, box=box, authority=authority, reason=reason, location=location)
+
+    def long_term(self, pdf: bytes, crls: tuple[bytes, ...]) -> bytes:
+        """The PAdES B-LTA form of a sealed license (``signing/ltv.py``), timestamped by our TSA."""
+        return extend_to_lta(pdf, self._material, self._timestamper, crls)
 
     def _seal(self, pdf: bytes, *, box: tuple[float, float, float, float], authority: str,
               reason: str, location: str) -> bytes:

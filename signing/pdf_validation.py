@@ -8,7 +8,7 @@ offline from trust roots (no fetching).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from io import BytesIO
 
 from asn1crypto import pem
@@ -20,6 +20,8 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+
+from .ltv import validate_lta
 
 __all__ = ["TOKEN_PREFIX", "PdfFindings", "load_roots", "validate_license_pdf"]
 
@@ -48,6 +50,12 @@ class PdfFindings:
     signer: str | None = None
     signed_at: datetime | None = None
     token: str | None = None
+    #: the long-term form (document timestamps after the signature): whether ``signing/ltv.py``
+    #: proves the signature from what the file carries, and why not; None for the form as issued
+    long_term: bool | None = None
+    long_term_reason: str | None = None
+    #: where the seal's signed bytes end: the document as issued is ``data[:sealed_length]``
+    sealed_length: int | None = None
 
 
 def _token(reader: PdfFileReader) -> str | None:
@@ -84,11 +92,14 @@ def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at:
         return PdfFindings(malformed=f"signature unreadable ({type(e).__name__})", signatures=len(sigs),
                            field_name=sig.field_name)
     level = st.modification_level
+    # after the seal, only the long-term form's additions: DSS updates and document timestamps
+    stamps_only = all(s.sig_object_type == "/DocTimeStamp" for s in sigs[1:])
     unmodified = (
         level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
         and bool(st.docmdp_ok)
-        and len(sigs) == 1
+        and stamps_only
     )
+    lta = validate_lta(data, roots, at=at or datetime.now(UTC)) if len(sigs) > 1 and stamps_only else None
     entire = st.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
         st.coverage == SignatureCoverageLevel.ENTIRE_REVISION and level == ModificationLevel.LTA_UPDATES
     )
@@ -98,11 +109,22 @@ def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at:
     except Exception:
         token = None
     return PdfFindings(
-        signatures=len(sigs), field_name=sig.field_name, intact=bool(st.intact), valid=bool(st.valid),
-        trusted=bool(st.trusted), entire_file=bool(entire), unmodified=unmodified,
+        # a long-term form proven as of its timestamp stays valid and trusted after its certificates expire
+        signatures=len(sigs), field_name=sig.field_name, intact=bool(st.intact),
+        valid=bool(st.valid) or bool(lta and lta.passed), trusted=bool(st.trusted) or bool(lta and lta.passed),
+        entire_file=bool(entire), unmodified=unmodified,
         modification_level=level.name if level is not None else None,
         timestamp_trusted=(bool(ts.intact and ts.valid and ts.trusted) if ts is not None else None),
         signer=st.signing_cert.subject.human_friendly if st.signing_cert else None,
         signed_at=ts.timestamp if ts is not None else st.signer_reported_dt,
-        token=token,
+        token=token, long_term=lta.passed if lta else None, long_term_reason=lta.reason if lta else None,
+        sealed_length=_sealed_length(sig.byte_range),
     )
+
+
+def _sealed_length(byte_range: object) -> int | None:
+    try:
+        start, _, second, rest = (int(x) for x in byte_range)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        return None
+    return second + rest if start == 0 else None

@@ -291,6 +291,10 @@ class VerificationService:
                   "" if f.unmodified else f"changed after signing ({f.modification_level})"),
             Check("timestamp", bool(f.timestamp_trusted),
                   "pdf.timestamp_ok" if f.timestamp_trusted else "pdf.timestamp_missing_or_untrusted"),
+            *([] if f.long_term is None else [Check(
+                "long_term", f.long_term, "pdf.long_term_ok" if f.long_term else f"pdf.{f.long_term_reason}",
+                "" if f.long_term else "the long-term form's document timestamp or validation data does "
+                                       "not prove the signature")]),
         ]
 
     def verify_pdf(self, data: bytes, *, at: datetime) -> VerificationReport:
@@ -307,7 +311,9 @@ class VerificationService:
         more, found = self._registry_checks(claims, self._find(claims["uscc"], claims["sn"]))
         checks += more
         if found is not None:
-            same = hashlib.sha256(data).hexdigest() == found.lic.pdf_sha256
+            # the long-term form is the document as issued plus updates after the seal: compare that
+            issued = data[:findings.sealed_length] if findings.long_term else data
+            same = hashlib.sha256(issued).hexdigest() == found.lic.pdf_sha256
             checks.append(Check("agreement", same, "pdf.matches_registry" if same else "pdf.registry_mismatch",
                                 "" if same else "this file is not the document issued for this license"))
         return self._report(checks, found, at)

@@ -15,6 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from signing.errors import SigningPackageError
+
 from ..domain.errors import DomainError, FieldError, InvalidInput
 from ..domain.lifecycle import TransitionRefused
 from ..errors import AuthError, RateLimited, ServiceError
@@ -96,6 +98,13 @@ def install(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status_code, "http_error")
         return problem_response(exc.status_code, titles.get(exc.status_code, "Error"), str(exc.detail), code,
                                 request, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(SigningPackageError)
+    async def _signing(request: Request, exc: SigningPackageError) -> JSONResponse:
+        # the keys, the TSA or the revocation data are out of reach: nothing was written; try again
+        log.error("signing failed: %s (%s)", exc.detail, exc.code)
+        return problem_response(503, "Signing unavailable", exc.detail, exc.code, request,
+                                headers={"Retry-After": "30"})
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:

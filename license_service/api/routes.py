@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -115,17 +115,28 @@ def get_license(license_id: LicenseIdPath, services: ServicesDep,
 @router.get("/api/v1/licenses/{license_id}/pdf", tags=["licenses"],
             responses={200: {"content": {"application/pdf": {}}}, **_PROBLEMS}, response_class=Response)
 def get_license_pdf(license_id: LicenseIdPath, services: ServicesDep,
-                    _: Annotated[Principal, Depends(require_scope("licenses:read"))]) -> Response:
+                    _: Annotated[Principal, Depends(require_scope("licenses:read"))],
+                    form: Annotated[Literal["issued", "long-term"], Query(
+                        description="issued: the license as sealed (PAdES B-T, one signature over the whole "
+                                    "file); long-term: the same with its validation data and a document "
+                                    "timestamp added (PAdES B-LTA), verifiable after the signer's certificate "
+                                    "has expired")] = "issued") -> Response:
+    """The license PDF, as issued or in its long-term (archival) form."""
     with services.sessions() as s:
         doc = s.get(LicenseDocument, license_id)
         if doc is None:
             raise NotFound("no license with this id", code="license.unknown")
         lic = s.get(LicenseVersion, license_id)
         assert lic is not None
-        filename = f"license-{lic.uscc}-v{lic.version}.pdf"
-        return Response(doc.pdf, media_type="application/pdf",
+        pdf = doc.pdf
+    filename = f"license-{lic.uscc}-v{lic.version}.pdf"
+    if form == "issued":
+        return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{filename}"',
                                  "ETag": f'"{lic.pdf_sha256}"'})
+    long_term = services.issuance.long_term(pdf)  # a new document timestamp each time: no ETag
+    return Response(long_term, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{filename.removesuffix(".pdf")}-lta.pdf"'})
 
 
 @router.get("/api/v1/entities/{uscc}", tags=["licenses"], response_model=EntityOut, responses=_PROBLEMS)

@@ -52,6 +52,36 @@ def test_pyhanko_bottom_line_entire_file_timestamp(server: Server, issued: Any) 
     assert st.timestamp_validity is not None and st.timestamp_validity.trusted and st.timestamp_validity.intact
 
 
+def test_the_long_term_form_is_pades_b_lta_to_pyhanko_and_valid_to_pdfsig(server: Server, issued: Any) -> None:
+    """?form=long-term: pdfsig still finds the seal valid and trusted (it cannot check RFC 3161 document
+    timestamps, and says so); pyHanko finds the seal intact, trusted and followed only by LTA updates,
+    the DSS with certificates and CRLs, and a trusted document timestamp over it: PAdES B-LTA."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import DocumentSecurityStore, validate_pdf_timestamp
+    from pyhanko_certvalidator import ValidationContext
+
+    from signing.pdf_validation import load_roots
+
+    lic, _, c = issued
+    lta = c.get(f"/api/v1/licenses/{lic['license_id']}/pdf", params={"form": "long-term"}).content
+    roots_pem = httpx.get(server.base + "/trust/roots.pem").content
+    out = pdfsig(lta, roots_pem)
+    seal = out.split("Signature #2")[0]
+    for want in ("Signature is Valid", "Certificate is Trusted", "ETSI.CAdES.detached"):
+        assert want in seal, out
+    st = pyhanko_status(lta, roots_pem)
+    assert st.bottom_line and st.docmdp_ok and str(st.modification_level) == "ModificationLevel.LTA_UPDATES"
+    reader = PdfFileReader(BytesIO(lta))
+    dss = DocumentSecurityStore.read_dss(reader)
+    assert len(dss.crls) == 2 and len(list(dss.load_certs())) >= 3
+    stamp = reader.embedded_signatures[-1]
+    assert stamp.sig_object_type == "/DocTimeStamp"
+    ts = validate_pdf_timestamp(stamp, ValidationContext(trust_roots=load_roots(roots_pem), allow_fetching=False))
+    assert ts.intact and ts.valid and ts.trusted
+
+
 @pytest.mark.parametrize("dpi", [150, 96])
 def test_qr_decodes_and_token_verifies_with_joserfc(server: Server, issued: Any, dpi: int) -> None:
     lic, pdf, _ = issued

@@ -1,0 +1,89 @@
+"""A license's long-term form (PAdES B-LTA) through the real app, on both databases: the DSS carries
+the chain's certificates and the CAs' CRLs, a document timestamp covers it; validated ten years
+later, with the signer's certificate long expired and nothing fetched, it is still genuine, while
+the form as issued is not; the verification API accepts it and refuses it when altered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from typing import Any
+
+from asn1crypto.crl import CertificateList
+from fastapi.testclient import TestClient
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import DocumentSecurityStore
+
+from license_service.services import Services
+from signing.ltv import validate_lta
+from signing.pdf_validation import load_roots, validate_license_pdf
+from tests.conftest import entity, event
+
+TEN_YEARS = timedelta(days=3653)
+
+
+def _issue(registrar: TestClient) -> dict[str, Any]:
+    r = registrar.post("/api/v1/registrations", json=event("establishment", entity()))
+    assert r.status_code == 201, r.text
+    lic: dict[str, Any] = r.json()["license"]
+    return lic
+
+
+def _pdf(registrar: TestClient, lic: dict[str, Any], form: str = "issued") -> bytes:
+    r = registrar.get(f"/api/v1/licenses/{lic['license_id']}/pdf", params={"form": form})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf", r.text
+    return r.content
+
+
+def test_the_long_term_form_carries_its_validation_data_and_a_document_timestamp(
+        registrar: TestClient, services: Services) -> None:
+    lic = _issue(registrar)
+    issued, lta = _pdf(registrar, lic), _pdf(registrar, lic, "long-term")
+    assert lta.startswith(issued)  # incremental updates after the seal: the sealed bytes are untouched
+    reader = PdfFileReader(BytesIO(lta))
+    kinds = [s.sig_object_type for s in reader.embedded_signatures]
+    assert kinds == ["/Sig", "/DocTimeStamp"]
+    dss = DocumentSecurityStore.read_dss(reader)
+    crl_issuers = {CertificateList.load(c.get_object().data).issuer.native["common_name"] for c in dss.crls}
+    assert crl_issuers == {"elicense Dev Issuing CA", "elicense Dev Root CA"}
+    certs = {c.subject.native["common_name"] for c in dss.load_certs()}
+    assert {"elicense Dev Document Signer", "elicense Dev Time Stamping Authority", "elicense Dev Issuing CA"} <= certs
+    findings = validate_lta(lta, load_roots(services.keys.roots_pem()), at=datetime.now(UTC))
+    assert findings.passed and findings.reason == "lta.ok" and findings.document_timestamps == 1
+
+
+def test_ten_years_later_from_what_the_file_carries(registrar: TestClient, services: Services) -> None:
+    lic = _issue(registrar)
+    issued, lta = _pdf(registrar, lic), _pdf(registrar, lic, "long-term")
+    roots = load_roots(services.keys.roots_pem())
+    later = datetime.now(UTC) + TEN_YEARS
+    signer = services.keys.pdf_signing().signer_cert
+    assert signer.not_valid_after < later - timedelta(days=365 * 5)  # long expired by then
+
+    findings = validate_lta(lta, roots, at=later)  # no fetching: ValidationContexts are offline
+    assert findings.passed, findings
+    assert findings.signature_time is not None and findings.signature_time < datetime.now(UTC)
+    report = validate_license_pdf(lta, roots, at=later)
+    assert report.long_term and report.valid and report.trusted and report.unmodified
+
+    # the form as issued has no validation data and no document timestamp: by then it proves nothing
+    assert validate_lta(issued, roots, at=later).reason == "lta.no_document_timestamp"
+    plain = validate_license_pdf(issued, roots, at=later)
+    assert plain.long_term is None and not (plain.valid and plain.trusted)
+
+
+def test_the_verification_api_accepts_the_long_term_form_and_refuses_it_altered(
+        registrar: TestClient, client_for: Any) -> None:
+    verifier = client_for("verify")
+    lic = _issue(registrar)
+    lta = _pdf(registrar, lic, "long-term")
+    rep = verifier.post("/api/v1/verify/pdf", files={"file": ("l.pdf", lta, "application/pdf")}).json()
+    assert rep["verdict"] == "valid", rep
+    assert {c["name"]: c["reason"] for c in rep["checks"]}["long_term"] == "pdf.long_term_ok"
+    # the registry's digest is of the form as issued: the long-term form is recognised by its seal
+    issued_length = len(_pdf(registrar, lic))
+    flipped = bytearray(lta)  # a byte of the validation data the document timestamp covers
+    flipped[issued_length + (len(lta) - issued_length) // 4] ^= 0x01
+    for altered in (bytes(flipped), lta.replace(b"/DocTimeStamp", b"/DocTimeStanp", 1)):
+        rep = verifier.post("/api/v1/verify/pdf", files={"file": ("l.pdf", altered, "application/pdf")}).json()
+        assert rep["verdict"] == "invalid", rep
