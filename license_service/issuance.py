@@ -149,8 +149,13 @@ class IssuanceService:
             .options(lazyload(MarketEntity.licenses))  # only the current version is needed
         ).scalar_one_or_none()
         new_status = check_transition(ev.kind, EntityStatus(entity.status) if entity else None)
+        if ev.kind is RegistrationKind.REPLACEMENT:  # 补发: the registered items as they stand
+            assert entity is not None
+            record = json.loads(self._current(s, entity).record)
+            return self._issue(s, ev, entity, at, EntityDetails.from_record(record["entity"]))
         if ev.kind in (RegistrationKind.ESTABLISHMENT, RegistrationKind.CHANGE, RegistrationKind.REISSUE):
-            return self._issue(s, ev, entity, at)
+            assert ev.details is not None
+            return self._issue(s, ev, entity, at, ev.details)
         assert entity is not None
         current = self._current(s, entity)
         reason = ev.reason
@@ -176,9 +181,8 @@ class IssuanceService:
         return s.execute(select(LicenseVersion).where(
             LicenseVersion.uscc == entity.uscc, LicenseVersion.version == entity.current_version)).scalar_one()
 
-    def _issue(self, s: Session, ev: RegistrationEventIn, entity: MarketEntity | None, at: datetime) -> Outcome:
-        details = ev.details
-        assert details is not None
+    def _issue(self, s: Session, ev: RegistrationEventIn, entity: MarketEntity | None, at: datetime,
+               details: EntityDetails) -> Outcome:
         if ev.kind in (RegistrationKind.CHANGE, RegistrationKind.REISSUE):
             assert entity is not None
             if details.kind.value != entity.entity_kind:

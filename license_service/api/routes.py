@@ -91,7 +91,7 @@ def register(
     body: RegistrationIn, services: ServicesDep,
     _: Annotated[Principal, Depends(require_scope("registrations:write"))],
 ) -> JSONResponse:
-    """Apply an approved registration result (设立, 变更, 注销, 吊销). Idempotent by ``event_id``."""
+    """Apply an approved registration result (设立, 变更, 注销, 吊销, 补发). Idempotent by ``event_id``."""
     ev = parse_registration(body, services.settings.uscc_legacy_allowlist, at=now())
     services.issuance.check_renderable(ev)
     with operations.ISSUANCE_SECONDS.labels(ev.kind.value).time():

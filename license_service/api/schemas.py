@@ -57,7 +57,10 @@ class AuthorityIn(_Strict):
 
 class RegistrationIn(_Strict):
     event_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
-    kind: Literal["establishment", "change", "cancellation", "revocation"]
+    kind: Annotated[Literal["establishment", "change", "cancellation", "revocation", "replacement"], Field(
+        description="设立 establishment and 变更 change carry the registered items; 注销 cancellation, 吊销 "
+                    "revocation and 补发 replacement (a new license on loss or damage, same items) carry the "
+                    "entity's USCC and a reason")]
     decided_at: AwareDatetime
     authority: AuthorityIn
     entity: EntityIn

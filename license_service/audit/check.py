@@ -18,7 +18,7 @@ from signing.note import Checkpoint, NoteError, NoteVerifier, parse_checkpoint
 
 __all__ = ["AuditFailure", "AuditState", "check_consistency", "extend", "open_checkpoint", "reconcile", "summarize"]
 
-_ISSUE = ("establishment", "change", "reissue")
+_ISSUE = ("establishment", "change", "reissue", "replacement")
 _STATUS_BY_ACTION = {"revocation": "revoked", "cancellation": "cancelled"}
 
 

@@ -5,6 +5,8 @@
 注销 cancellation deregisters the entity. Both end the current license at once; history stays.
 换发 re-issuance (the registrar's own act, e.g. after a key or template change, never sent by the
 registration system) issues version N+1 with the same registered items and supersedes N.
+补发 replacement (on the holder's report of loss or damage, sent by the registration system with the
+USCC and the reason) does the same as its own, logged action.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class RegistrationKind(enum.StrEnum):
     CANCELLATION = "cancellation"  # 注销
     REVOCATION = "revocation"  # 吊销
     REISSUE = "reissue"  # 换发: same registered items, current keys and template
+    REPLACEMENT = "replacement"  # 补发: on loss or damage, same registered items
 
 
 class EntityStatus(enum.StrEnum):
@@ -57,7 +60,7 @@ def check_transition(kind: RegistrationKind, status: EntityStatus | None) -> Ent
     if status is EntityStatus.CANCELLED:
         raise TransitionRefused("the entity is cancelled (注销); nothing more can be registered",
                                 code="entity.cancelled")
-    if kind in (RegistrationKind.CHANGE, RegistrationKind.REISSUE):
+    if kind in (RegistrationKind.CHANGE, RegistrationKind.REISSUE, RegistrationKind.REPLACEMENT):
         if status is EntityStatus.REVOKED:
             raise TransitionRefused(f"a revoked entity (吊销) cannot have a {kind.value}", code="entity.revoked")
         return EntityStatus.ACTIVE

@@ -92,6 +92,7 @@ def _history(server: Server) -> tuple[httpx.Client, list[str], list[dict[str, An
         licenses.append(c.post("/api/v1/registrations", json=event("establishment", ent)).json()["license"])
         notes.append(httpx.get(server.base + "/log/checkpoint").text)
     steps = [event("change", {**ents[0], "address": "吉首市人民路9号"}, decided_at="2019-01-02T10:00:00+08:00"),
+             event("replacement", {"uscc": ents[0]["uscc"]}, reason="遗失补发", decided_at="2019-02-01T10:00:00+08:00"),
              event("revocation", {"uscc": ents[1]["uscc"]}, reason="未年报"),
              event("cancellation", {"uscc": ents[1]["uscc"]}, reason="注销"),
              event("cancellation", {"uscc": ents[2]["uscc"]}, reason="解散")]
@@ -127,12 +128,13 @@ def test_independent_verifier_accepts_the_whole_log(tmp_path_factory: pytest.Tem
         vkey = httpx.get(server.base + "/log/key").text
         heads = [ind_open_checkpoint(n, vkey) for n in notes]
         sizes = [size for _, size, _ in heads]
-        assert sizes == list(range(1, 8)) and len({o for o, _, _ in heads}) == 1
+        assert sizes == list(range(1, 9)) and len({o for o, _, _ in heads}) == 1
         size, root = heads[-1][1], heads[-1][2]
         entries = httpx.get(server.base + "/log/entries", params={"start": 0, "end": size}).json()["entries"]
         assert [e["index"] for e in entries] == list(range(size))
         actions = [json.loads(base64.b64decode(e["data"]))["action"] for e in entries]
-        assert actions == ["establishment"] * 3 + ["change", "revocation", "cancellation", "cancellation"]
+        assert actions == ["establishment"] * 3 + ["change", "replacement", "revocation", "cancellation",
+                                                   "cancellation"]
         for e in entries:
             proof = httpx.get(server.base + "/log/proof/inclusion",
                               params={"index": e["index"], "tree_size": size}).json()["hashes"]
@@ -152,11 +154,12 @@ def test_independent_verifier_accepts_the_whole_log(tmp_path_factory: pytest.Tem
         state = tmp_path_factory.mktemp("audit") / "state.json"
         first = _audit(server, state, *_auditor(server))
         assert first.returncode == 0, first.stderr
-        assert "registry reconciled with the log: 7 entries" in first.stdout
+        assert "registry reconciled with the log: 8 entries" in first.stdout
         assert "establishment 3" in first.stdout and "cancellation 2" in first.stdout
+        assert "replacement 1" in first.stdout
         c.post("/api/v1/registrations", json=event("establishment", entity()))
         again = _audit(server, state)
-        assert again.returncode == 0 and "consistent with size 7; 1 new entries checked" in again.stdout
+        assert again.returncode == 0 and "consistent with size 8; 1 new entries checked" in again.stdout
     finally:
         server.stop()
 
@@ -181,7 +184,7 @@ def test_audit_catches_tampering(tmp_path_factory: pytest.TempPathFactory, tampe
                 db.execute("UPDATE license_versions SET record = replace(record, '向喆', '李四') WHERE license_id = ?",
                            (licenses[0]["license_id"],))
             elif tamper == "alter_leaf":
-                db.execute("UPDATE log_leaves SET data = CAST(replace(data, 'revocation', 'revocatioN') AS BLOB) WHERE idx = 4")
+                db.execute("UPDATE log_leaves SET data = CAST(replace(data, 'revocation', 'revocatioN') AS BLOB) WHERE idx = 5")
             elif tamper == "delete_leaf":
                 db.execute("DELETE FROM log_leaves WHERE idx = 2")
             else:  # the leaf and the license row changed together, so the registry agrees with the leaf

@@ -5,13 +5,14 @@ field; nothing written)."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from license_service.db.models import LicenseVersion, MarketEntity, RegistrationEvent
+from license_service.db.models import LicenseVersion, LogLeaf, MarketEntity, RegistrationEvent
 from license_service.domain.identifiers import LicenseId
 from license_service.services import Services
 from tests.conftest import entity, event
@@ -210,3 +211,36 @@ def test_public_keys(anon: TestClient) -> None:
     assert jwks["keys"] and all(k["alg"] == "ES256" and "d" not in k for k in jwks["keys"])
     pem = anon.get("/trust/roots.pem")
     assert pem.status_code == 200 and b"BEGIN CERTIFICATE" in pem.content and b"PRIVATE" not in pem.content
+
+
+def test_replacement_on_loss_issues_a_new_version_with_the_same_items(registrar: TestClient,
+                                                                       services: Services) -> None:
+    """补发: a new serial and version with unchanged registered items, the old version superseded with
+    the reason, logged as its own action; refused for a revoked or unknown entity, and without a reason."""
+    ent = entity()
+    v1 = registrar.post("/api/v1/registrations", json=event("establishment", ent)).json()["license"]
+    r = registrar.post("/api/v1/registrations", json=event(
+        "replacement", {"uscc": ent["uscc"]}, decided_at="2019-04-01T09:00:00+08:00", reason="遗失补发"))
+    assert r.status_code == 201, r.text
+    v2 = r.json()["license"]
+    assert v2["version"] == 2 and v2["serial"] != v1["serial"] and v2["status"] == "current"
+    old = registrar.get(f"/api/v1/licenses/{v1['license_id']}").json()
+    assert old["status"] == "superseded" and old["superseded_by"] == v2["license_id"]
+    assert old["status_reason"] == "遗失补发"
+    with services.sessions() as s:
+        records = {lv.version: json.loads(lv.record) for lv in s.scalars(
+            select(LicenseVersion).where(LicenseVersion.uscc == ent["uscc"]))}
+        leaf = json.loads(s.get(LogLeaf, s.get(LicenseVersion, v2["license_id"]).leaf_index).data)
+    assert records[2]["entity"] == records[1]["entity"]  # the registered items, unchanged
+    assert leaf["action"] == "replacement" and leaf["supersedes"] == v1["license_id"]
+
+    bad = registrar.post("/api/v1/registrations", json=event("replacement", {"uscc": ent["uscc"]}))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "reason"
+    unknown = registrar.post("/api/v1/registrations", json=event("replacement", {"uscc": entity()["uscc"]},
+                                                                reason="遗失补发"))
+    assert unknown.status_code == 409 and unknown.json()["code"] == "entity.unknown"
+    registrar.post("/api/v1/registrations", json=event("revocation", {"uscc": ent["uscc"]}, reason="吊销",
+                                                       decided_at="2019-05-01T09:00:00+08:00"))
+    revoked = registrar.post("/api/v1/registrations", json=event("replacement", {"uscc": ent["uscc"]},
+                                                                reason="遗失补发"))
+    assert revoked.status_code == 409 and revoked.json()["code"] == "entity.revoked"
