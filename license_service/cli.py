@@ -86,6 +86,58 @@ def keys_init() -> None:
     typer.echo(f"keys in {settings.keys_dir}: " + (f"created {', '.join(created)}" if created else "all present"))
 
 
+@keys_app.command("rotate")
+def keys_rotate(
+    purpose: Annotated[str, typer.Option(help="token | access | pdf")],
+) -> None:
+    """Replace a signing key; everything signed before keeps verifying (the JWKS keeps retired keys,
+    retired/ keeps old certificates). Restart the services afterwards, one at a time."""
+    from signing.errors import KeyMaterialError
+    from signing.rotation import JWKS_FILES, rotate_pdf_signer, rotate_token_key
+
+    directory = _settings().keys_dir
+    try:
+        if purpose in JWKS_FILES:
+            old, new = rotate_token_key(directory, purpose)
+            typer.echo(f"{purpose} key rotated: {old} retired, {new} current ({JWKS_FILES[purpose]} lists both)")
+        elif purpose == "pdf":
+            old_serial, new_serial = rotate_pdf_signer(directory)
+            typer.echo(f"document signer rotated: certificate {old_serial:x} retired, {new_serial:x} current")
+        else:
+            typer.echo("--purpose must be token, access or pdf", err=True)
+            raise typer.Exit(2)
+    except KeyMaterialError as e:
+        typer.echo(e.detail, err=True)
+        raise typer.Exit(2) from None
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    kid: Annotated[str, typer.Option(help="the key's kid, as the JWKS lists it")],
+    since: Annotated[str, typer.Option(help="held compromised from (ISO 8601 time; default now)")] = "",
+    purpose: Annotated[str, typer.Option(help="token | access")] = "token",
+) -> None:
+    """Hold a retired key compromised from a time on: what it signed dated from then on fails
+    verification with token.key_compromised; what it signed before still verifies."""
+    from signing.errors import KeyMaterialError
+    from signing.rotation import mark_compromised
+
+    try:
+        at = datetime.fromisoformat(since) if since else datetime.now(UTC)
+    except ValueError:
+        typer.echo(f"--since: not an ISO 8601 time: {since}", err=True)
+        raise typer.Exit(2) from None
+    if at.tzinfo is None:
+        typer.echo("--since needs a UTC offset, e.g. 2026-11-27T08:00:00+08:00", err=True)
+        raise typer.Exit(2)
+    try:
+        mark_compromised(_settings().keys_dir, kid, at, purpose)
+    except KeyMaterialError as e:
+        typer.echo(e.detail, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{purpose} key {kid} held compromised from {at.isoformat()}; restart the services")
+
+
 @clients_app.command("create")
 def clients_create(
     name: Annotated[str, typer.Option(help="who the client is")],

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["DEV_PKI", "CertSpec", "ensure_dev_crls", "ensure_dev_pki"]
+__all__ = ["DEV_PKI", "CertSpec", "build_certificate", "ensure_dev_crls", "ensure_dev_pki"]
 
 DEV_MARK = "elicense development PKI - not for production"
 
@@ -69,7 +69,7 @@ def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
         f.write(pem)
 
 
-def _build(spec: CertSpec, key: ec.EllipticCurvePrivateKey, issuer_cert: x509.Certificate | None,
+def build_certificate(spec: CertSpec, key: ec.EllipticCurvePrivateKey, issuer_cert: x509.Certificate | None,
            issuer_key: ec.EllipticCurvePrivateKey | None, now: dt.datetime) -> x509.Certificate:
     subject = _name(spec.common_name)
     pub = key.public_key()
@@ -127,7 +127,7 @@ def ensure_dev_pki(directory: Path, specs: Iterable[CertSpec] = DEV_PKI,
             p.unlink(missing_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
         issuer = spec.issuer
-        cert = _build(spec, key, certs[issuer] if issuer else None, keys[issuer] if issuer else None, now)
+        cert = build_certificate(spec, key, certs[issuer] if issuer else None, keys[issuer] if issuer else None, now)
         write_private_key(key_path, key)
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         certs[spec.name], keys[spec.name] = cert, key

@@ -97,15 +97,23 @@ class TokenSigningKey:
         return cls(pem, _public_jwk(key.public_key()))
 
 
+#: the validity window of a key in our JWKS (members of our own; JOSE libraries ignore them): from
+#: when it signs, when rotation retired it, and from when it is held compromised (NumericDate)
+WINDOW_MEMBERS = ("valid_from", "retired_at", "compromised_at")
+
+
 @dataclass(frozen=True)
 class Keyring:
-    """The public keys a verifier accepts, by ``kid`` (current and retired ones alike)."""
+    """The public keys a verifier accepts, by ``kid`` (current and retired ones alike), with their
+    validity windows (``WINDOW_MEMBERS``)."""
 
     keys: Mapping[str, Mapping[str, str]]
+    windows: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     @classmethod
     def from_jwks(cls, jwks: Mapping[str, Any]) -> Keyring:
         keys: dict[str, dict[str, str]] = {}
+        windows: dict[str, dict[str, int]] = {}
         for jwk in jwks.get("keys", ()):
             if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or jwk.get("alg", ALGORITHM) != ALGORITHM:
                 continue
@@ -113,10 +121,27 @@ class Keyring:
             if jwk.get("kid") != jwk_thumbprint(public):
                 raise SigningPackageError("a JWKS key's kid is not its RFC 7638 thumbprint", code="keys.bad_kid")
             keys[jwk["kid"]] = public
-        return cls(keys)
+            windows[jwk["kid"]] = {m: int(jwk[m]) for m in WINDOW_MEMBERS if isinstance(jwk.get(m), int)}
+        return cls(keys, windows)
 
-    def jwks(self) -> dict[str, list[dict[str, str]]]:
-        return {"keys": [{**jwk, "kid": kid, "alg": ALGORITHM, "use": "sig"} for kid, jwk in self.keys.items()]}
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        return {"keys": [{**jwk, "kid": kid, "alg": ALGORITHM, "use": "sig", **self.windows.get(kid, {})}
+                         for kid, jwk in self.keys.items()]}
+
+    def check_window(self, kid: str, claims: Mapping[str, Any]) -> None:
+        """A token signed at ``iat`` by a key compromised by then, or retired before it, is refused
+        (``token.key_compromised``, ``token.key_retired``): whoever holds a leaked or old key cannot
+        make tokens that pass as issued after that time."""
+        window = self.windows.get(kid)
+        if not window:
+            return
+        iat = claims.get("iat")
+        if not isinstance(iat, int):
+            return
+        if "compromised_at" in window and iat >= window["compromised_at"]:
+            raise InvalidToken("token.key_compromised")
+        if "retired_at" in window and iat > window["retired_at"]:
+            raise InvalidToken("token.key_retired")
 
 
 def sign_claims(claims: Mapping[str, Any], key: TokenSigningKey) -> str:
@@ -147,8 +172,8 @@ def verify_claims(token: str, keyring: Keyring, *, at: datetime | None = None) -
     Checks, in order: length, shape, ``alg`` == ES256, ``kid`` known, no ``crit`` header, the
     signature, a JSON-object payload, and when ``at`` is given the ``nbf``/``exp`` claims if present
     (RFC 7519 s.4.1.4-5). Raises :class:`InvalidToken` with ``reason`` one of ``token.oversized``,
-    ``token.malformed``, ``token.alg``, ``token.unknown_kid``, ``token.signature``, ``token.expired``,
-    ``token.not_yet_valid``.
+    ``token.malformed``, ``token.alg``, ``token.unknown_kid``, ``token.signature``,
+    ``token.key_compromised``, ``token.key_retired``, ``token.expired``, ``token.not_yet_valid``.
     """
     header = _header(token)
     if header.get("alg") != ALGORITHM:
@@ -168,6 +193,7 @@ def verify_claims(token: str, keyring: Keyring, *, at: datetime | None = None) -
         raise InvalidToken("token.malformed") from None
     if not isinstance(claims, dict):
         raise InvalidToken("token.malformed")
+    keyring.check_window(kid, claims)
     if at is not None:
         check_times(claims, at)
     return claims

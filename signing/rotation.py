@@ -1,0 +1,116 @@
+"""Key rotation and compromise, in a keys folder.
+
+Rotation replaces a signing key; everything signed before keeps verifying:
+
+- ``token`` / ``access`` (ES256 JWS): a new key becomes current; the old private key is overwritten
+  (nothing needs it again); its public key stays in the JWKS with ``retired_at``, the new one gets
+  ``valid_from``. A token dated after its key's retirement is refused.
+- ``pdf`` (the PAdES document signer, development PKI): a new key and certificate from the issuing
+  CA; the old certificate is kept in ``retired/`` and PDFs it sealed still chain to the root. In
+  production the authority's CA issues the certificate: install it as ``document-signer.pem`` and
+  its key as ``document-signer.key`` instead.
+
+Compromise is another event: ``mark_compromised`` records from when a key is held compromised
+(``compromised_at`` in the JWKS); a token it signed dated at or after that time is refused with
+``token.key_compromised`` while older ones still verify. Services read keys at start: restart them
+(one at a time behind the load balancer) after either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from .devpki import DEV_PKI, build_certificate
+from .errors import KeyMaterialError
+from .tokens import TokenSigningKey
+
+__all__ = ["JWKS_FILES", "mark_compromised", "rotate_pdf_signer", "rotate_token_key"]
+
+JWKS_FILES = {"token": "jwks.json", "access": "access-jwks.json"}
+
+
+def _replace(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``path`` whole or not at all (a crash leaves the old file, never half a key)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _jwks(directory: Path, purpose: str) -> tuple[Path, dict[str, list[dict[str, object]]]]:
+    if purpose not in JWKS_FILES:
+        raise KeyMaterialError(f"no JWKS for purpose {purpose!r}", code="keys.purpose")
+    path = directory / JWKS_FILES[purpose]
+    return path, json.loads(path.read_text())
+
+
+def rotate_token_key(directory: Path, purpose: str = "token", *, at: datetime | None = None) -> tuple[str, str]:
+    """Make a new current ES256 key for ``purpose``; returns (retired kid, new kid)."""
+    at = at or datetime.now(UTC)
+    jwks_path, jwks = _jwks(directory, purpose)
+    key_path = directory / f"{purpose}.key"
+    old = TokenSigningKey.from_pem(key_path.read_text())
+    new_pem = _pem(ec.generate_private_key(ec.SECP256R1()))
+    new = TokenSigningKey.from_pem(new_pem.decode())
+    ts = int(at.timestamp())
+    for jwk in jwks["keys"]:
+        if jwk.get("kid") == old.kid:
+            jwk.setdefault("retired_at", ts)
+    jwks["keys"].append({**new.public_jwk, "valid_from": ts})
+    # the JWKS first: a crash between the two leaves the old key current and the new one published
+    _replace(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
+    _replace(key_path, new_pem, 0o600)
+    return old.kid, new.kid
+
+
+def mark_compromised(directory: Path, kid: str, since: datetime, purpose: str = "token") -> None:
+    """Hold key ``kid`` compromised from ``since``. The current key must be rotated away first."""
+    jwks_path, jwks = _jwks(directory, purpose)
+    current = TokenSigningKey.from_pem((directory / f"{purpose}.key").read_text()).kid
+    if kid == current:
+        raise KeyMaterialError("this is the current key: rotate it first (elicense keys rotate)",
+                               code="keys.current")
+    for jwk in jwks["keys"]:
+        if jwk.get("kid") == kid:
+            jwk["compromised_at"] = int(since.timestamp())
+            _replace(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
+            return
+    raise KeyMaterialError(f"no key {kid} in {jwks_path.name}", code="keys.unknown_kid")
+
+
+def rotate_pdf_signer(directory: Path, *, at: datetime | None = None) -> tuple[int, int]:
+    """A new document-signer key and certificate from the development issuing CA; the old
+    certificate is kept in ``retired/``. Returns (old serial, new serial)."""
+    at = at or datetime.now(UTC)
+    ca_key_path = directory / "issuing-ca.key"
+    if not ca_key_path.exists():
+        raise KeyMaterialError("the issuing CA's key is not here (production): have the CA issue the new "
+                               "certificate and install it as document-signer.pem and .key", code="keys.no_ca")
+    spec = next(s for s in DEV_PKI if s.name == "document-signer")
+    old = x509.load_pem_x509_certificate((directory / "document-signer.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate((directory / "issuing-ca.pem").read_bytes())
+    ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
+    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = build_certificate(spec, key, ca, ca_key, at)
+    retired = directory / "retired"
+    retired.mkdir(exist_ok=True)
+    _replace(retired / f"document-signer-{old.serial_number:x}.pem", old.public_bytes(serialization.Encoding.PEM))
+    _replace(directory / "document-signer.key", _pem(key), 0o600)
+    _replace(directory / "document-signer.pem", cert.public_bytes(serialization.Encoding.PEM))
+    return old.serial_number, cert.serial_number

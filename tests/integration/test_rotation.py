@@ -1,0 +1,109 @@
+"""Key rotation and compromise against a real registry (SQLite) and its own keys folder: licenses
+issued before and after a rotation of the token key and of the PDF signer all verify (the services
+restarted in between, as the README says); the JWKS lists both token keys with their windows; a
+retired or compromised key cannot make a token that passes as issued after that time, while what
+it signed before still verifies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from license_service.api.schemas import RegistrationIn
+from license_service.config import Settings
+from license_service.db.models import LicenseDocument
+from license_service.intake import parse_registration
+from license_service.services import Services
+from signing.errors import KeyMaterialError
+from signing.keys import ensure_dev_keys
+from signing.rotation import mark_compromised, rotate_pdf_signer, rotate_token_key
+from signing.tokens import TokenSigningKey, sign_claims, verify_claims
+from tests.conftest import entity, event
+from verify_app.recorder import VerificationRecorder
+from verify_app.service import VerificationService
+
+
+def _start(home: Path) -> tuple[Services, VerificationService]:
+    """A service graph as a (re)started process builds it."""
+    services = Services.build(Settings(database_url=f"sqlite:///{home}/db.sqlite", keys_dir=home / "keys",
+                                       public_base_url="http://testserver"))
+    verifier = VerificationService(services.engine, services.sessions, services.keys, "http://testserver",
+                                   VerificationRecorder(services.write_sessions, 0), services.log)
+    return services, verifier
+
+
+def _issue(services: Services) -> tuple[dict[str, Any], bytes]:
+    at = datetime.now(UTC)
+    ev = parse_registration(RegistrationIn.model_validate(event("establishment", entity())), frozenset(), at=at)
+    lic: dict[str, Any] = services.issuance.apply(ev, at=at).body["license"]
+    with services.sessions() as s:
+        doc = s.get(LicenseDocument, lic["license_id"])
+        assert doc is not None
+        return lic, doc.pdf
+
+
+def _reason(report: Any, name: str) -> str:
+    return next(c.reason for c in report.checks if c.name == name)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    ensure_dev_keys(tmp_path / "keys")
+    return tmp_path
+
+
+def test_token_rotation_and_compromise(home: Path) -> None:
+    services, _ = _start(home)
+    before, _ = _issue(services)
+    old_key = TokenSigningKey.from_pem((home / "keys" / "token.key").read_text())  # a copy that leaks later
+    old_kid, new_kid = rotate_token_key(home / "keys")
+    assert old_kid == old_key.kid != new_kid
+
+    services, verifier = _start(home)  # restarted
+    after, _ = _issue(services)
+    now = datetime.now(UTC)
+    assert verifier.verify_token(before["token"], at=now).verdict.value == "valid"
+    assert verifier.verify_token(after["token"], at=now).verdict.value == "valid"
+    jwks = {k["kid"]: k for k in services.keys.token_keyring().jwks()["keys"]}
+    assert set(jwks) == {old_kid, new_kid}
+    assert jwks[old_kid]["retired_at"] <= jwks[new_kid]["valid_from"]
+    assert "retired_at" not in jwks[new_kid]
+
+    # whoever holds the old key cannot date a token after its retirement
+    claims = verify_claims(before["token"], services.keys.token_keyring())
+    late = sign_claims({**claims, "iat": jwks[old_kid]["retired_at"] + 60}, old_key)
+    assert _reason(verifier.verify_token(late, at=now), "token_signature") == "token.key_retired"
+
+    # compromise from a time after the first license: what it signed before still verifies
+    with pytest.raises(KeyMaterialError):
+        mark_compromised(home / "keys", new_kid, now)  # the current key: rotate it first
+    mark_compromised(home / "keys", old_kid, datetime.fromtimestamp(claims["iat"] + 1, UTC))
+    _, verifier = _start(home)
+    assert verifier.verify_token(before["token"], at=now).verdict.value == "valid"
+    forged = sign_claims({**claims, "iat": claims["iat"] + 1}, old_key)
+    report = verifier.verify_token(forged, at=now)
+    assert report.verdict.value == "invalid"
+    assert _reason(report, "token_signature") == "token.key_compromised"
+
+
+def test_pdf_signer_rotation(home: Path) -> None:
+    services, _ = _start(home)
+    before_lic, before_pdf = _issue(services)
+    old_serial, new_serial = rotate_pdf_signer(home / "keys", at=datetime.now(UTC) - timedelta(minutes=1))
+    assert (home / "keys" / "retired" / f"document-signer-{old_serial:x}.pem").exists()
+
+    services, verifier = _start(home)
+    _, after_pdf = _issue(services)
+    serials = [PdfFileReader(BytesIO(p)).embedded_signatures[0].signer_cert.serial_number
+               for p in (before_pdf, after_pdf)]
+    assert serials == [old_serial, new_serial]
+    now = datetime.now(UTC)
+    for pdf in (before_pdf, after_pdf):
+        report = verifier.verify_pdf(pdf, at=now)
+        assert report.verdict.value == "valid", [c for c in report.checks if not c.ok]
+    assert before_lic["version"] == 1
