@@ -88,12 +88,12 @@ def keys_init() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(
-    purpose: Annotated[str, typer.Option(help="token | access | pdf")],
+    purpose: Annotated[str, typer.Option(help="token | access | pdf | log")],
 ) -> None:
     """Replace a signing key; everything signed before keeps verifying (the JWKS keeps retired keys,
     retired/ keeps old certificates). Restart the services afterwards, one at a time."""
     from signing.errors import KeyMaterialError
-    from signing.rotation import JWKS_FILES, rotate_pdf_signer, rotate_token_key
+    from signing.rotation import JWKS_FILES, rotate_log_key, rotate_pdf_signer, rotate_token_key
 
     directory = _settings().keys_dir
     try:
@@ -103,8 +103,12 @@ def keys_rotate(
         elif purpose == "pdf":
             old_serial, new_serial = rotate_pdf_signer(directory)
             typer.echo(f"document signer rotated: certificate {old_serial:x} retired, {new_serial:x} current")
+        elif purpose == "log":
+            old_vkey, new_vkey = rotate_log_key(directory)
+            typer.echo(f"log key rotated: {old_vkey} -> {new_vkey}; the handover, signed by both, is served at "
+                       "/log/key/handovers")
         else:
-            typer.echo("--purpose must be token, access or pdf", err=True)
+            typer.echo("--purpose must be token, access, pdf or log", err=True)
             raise typer.Exit(2)
     except KeyMaterialError as e:
         typer.echo(e.detail, err=True)
@@ -255,7 +259,16 @@ def audit(
     """Audit the issuance log: the checkpoint's signature with the pinned key, consistency with the
     checkpoint saved in the state file, the new entries against the new root, and (with an auditor
     credential) the registry reconciled with the log. Exit 0 only if all holds."""
-    from .audit.check import AuditFailure, AuditState, check_consistency, extend, open_checkpoint, reconcile, summarize
+    from .audit.check import (
+        AuditFailure,
+        AuditState,
+        check_consistency,
+        extend,
+        follow_handovers,
+        open_checkpoint,
+        reconcile,
+        summarize,
+    )
     from .audit.client import LogClient, decode_leaves
 
     saved = AuditState.load(state)
@@ -263,8 +276,11 @@ def audit(
     try:
         served_key = client.vkey()
         pinned = key or saved.vkey or served_key
-        if served_key != pinned:
-            raise AuditFailure(f"the log key changed: pinned {pinned}, served {served_key}")
+        if served_key != pinned:  # a rotation the pinned key signed over, or a failure
+            chain = follow_handovers(pinned, served_key, client.handovers())
+            typer.echo(f"log key rotated {len(chain) - 1} time(s), each handover signed by the old and the new "
+                       f"key: now pinned {served_key}")
+            pinned = served_key
         note = client.checkpoint()
         cp = open_checkpoint(note, pinned)
         if saved.origin is not None and cp.origin != saved.origin:

@@ -56,6 +56,7 @@ class KeyProvider(Protocol):
     def log_vkey(self) -> str: ...
     def is_dev(self) -> bool: ...
     def revocation_data(self) -> tuple[bytes, ...]: ...
+    def log_handovers(self) -> list[str]: ...
 
 
 def _ensure_es256(path: Path) -> bool:
@@ -173,6 +174,11 @@ class FileKeyProvider:
 
     def log_vkey(self) -> str:
         return self._read("log.vkey").decode().strip()
+
+    def log_handovers(self) -> list[str]:
+        """The log key handover notes, oldest first (``signing/rotation.py``); none before a rotation."""
+        path = self.directory / "log-handovers.json"
+        return list(json.loads(path.read_text())) if path.exists() else []
 
     def revocation_data(self) -> tuple[bytes, ...]:
         """The CAs' current CRLs (DER) from the keys folder, for a license's long-term form; the

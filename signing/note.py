@@ -13,7 +13,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-__all__ = ["Checkpoint", "NoteError", "NoteSigner", "NoteVerifier", "format_checkpoint", "parse_checkpoint"]
+__all__ = ["Checkpoint", "NoteError", "NoteSigner", "NoteVerifier", "cosign", "format_checkpoint",
+           "parse_checkpoint"]
 
 _ED25519 = b"\x01"
 _DASH = "\u2014 "  # EM DASH + space begins every signature line
@@ -127,6 +128,12 @@ class NoteSigner:
             raise NoteError("note text ends with one newline and has no blank lines")
         sig = self.private.sign(text.encode())
         return f"{text}\n{_DASH}{self.name} {base64.b64encode(self.verifier.key_id + sig).decode()}\n"
+
+
+def cosign(text: str, *signers: NoteSigner) -> str:
+    """A signed note carrying one signature line per signer, in order."""
+    lines = [s.sign(text).rpartition("\n\n")[2] for s in signers]
+    return f"{text}\n{''.join(lines)}"
 
 
 @dataclass(frozen=True)

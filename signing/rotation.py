@@ -10,6 +10,10 @@ Rotation replaces a signing key; everything signed before keeps verifying:
   production the authority's CA issues the certificate: install it as ``document-signer.pem`` and
   its key as ``document-signer.key`` instead.
 
+- ``log`` (the checkpoint signer, Ed25519): a new key under the same name; a handover note naming the
+  old and the new verifier key, signed by both, is added to ``log-handovers.json`` (public, served
+  at /log/key/handovers), so an auditor who pinned the old key follows to the new one.
+
 Compromise is another event: ``mark_compromised`` records from when a key is held compromised
 (``compromised_at`` in the JWKS); a token it signed dated at or after that time is refused with
 ``token.key_compromised`` while older ones still verify. Services read keys at start: restart them
@@ -26,14 +30,19 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .devpki import DEV_PKI, build_certificate
 from .errors import KeyMaterialError
+from .note import NoteSigner, cosign
 from .tokens import TokenSigningKey
 
-__all__ = ["JWKS_FILES", "mark_compromised", "rotate_pdf_signer", "rotate_token_key"]
+__all__ = ["HANDOVERS", "HANDOVER_TITLE", "JWKS_FILES", "handover_text", "mark_compromised", "rotate_log_key",
+           "rotate_pdf_signer", "rotate_token_key"]
 
 JWKS_FILES = {"token": "jwks.json", "access": "access-jwks.json"}
+HANDOVERS = "log-handovers.json"
+HANDOVER_TITLE = "elicense log key handover"
 
 
 def _replace(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -114,3 +123,24 @@ def rotate_pdf_signer(directory: Path, *, at: datetime | None = None) -> tuple[i
     _replace(directory / "document-signer.key", _pem(key), 0o600)
     _replace(directory / "document-signer.pem", cert.public_bytes(serialization.Encoding.PEM))
     return old.serial_number, cert.serial_number
+
+
+def handover_text(old_vkey: str, new_vkey: str, at: datetime) -> str:
+    """The text of a log key handover note: title, old verifier key, new verifier key, time."""
+    return f"{HANDOVER_TITLE}\n{old_vkey}\n{new_vkey}\n{at.astimezone(UTC).isoformat()}\n"
+
+
+def rotate_log_key(directory: Path, *, at: datetime | None = None) -> tuple[str, str]:
+    """A new checkpoint key under the log's name, and a handover note signed by the old key and the
+    new one. Returns (old vkey, new vkey)."""
+    at = at or datetime.now(UTC)
+    old = NoteSigner.from_skey((directory / "log.skey").read_text())
+    new = NoteSigner(old.name, Ed25519PrivateKey.generate())
+    path = directory / HANDOVERS
+    handovers = json.loads(path.read_text()) if path.exists() else []
+    handovers.append(cosign(handover_text(old.verifier.vkey, new.verifier.vkey, at), old, new))
+    # the handover first: a crash after it leaves the old key current and the next one announced
+    _replace(path, (json.dumps(handovers, indent=2, ensure_ascii=False) + "\n").encode())
+    _replace(directory / "log.skey", (new.skey + "\n").encode(), 0o600)
+    _replace(directory / "log.vkey", (new.verifier.vkey + "\n").encode())
+    return old.verifier.vkey, new.verifier.vkey

@@ -55,6 +55,17 @@ def checkpoint(services: ServicesDep) -> PlainTextResponse:
     return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
 
 
+class HandoversOut(BaseModel):
+    handovers: list[str]
+
+
+@router.get("/key/handovers", response_model=HandoversOut)
+def key_handovers(services: ServicesDep) -> dict[str, list[str]]:
+    """Every change of the checkpoint key, oldest first: signed notes naming the old and the new
+    verifier key, each signed by both, so an auditor who pinned a key can follow it to the current one."""
+    return {"handovers": services.keys.log_handovers()}
+
+
 @router.get("/key", response_class=PlainTextResponse, responses=_TEXT)
 def key(services: ServicesDep) -> PlainTextResponse:
     """The checkpoint verifier key, ``name+keyid+base64`` (C2SP signed-note)."""

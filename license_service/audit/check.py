@@ -15,8 +15,10 @@ from typing import Any
 
 from signing.merkle import append_leaf, leaf_hash, root_from_range, verify_consistency
 from signing.note import Checkpoint, NoteError, NoteVerifier, parse_checkpoint
+from signing.rotation import HANDOVER_TITLE
 
-__all__ = ["AuditFailure", "AuditState", "check_consistency", "extend", "open_checkpoint", "reconcile", "summarize"]
+__all__ = ["AuditFailure", "AuditState", "check_consistency", "extend", "follow_handovers", "open_checkpoint",
+           "reconcile", "summarize"]
 
 _ISSUE = ("establishment", "change", "reissue", "replacement")
 _STATUS_BY_ACTION = {"revocation": "revoked", "cancellation": "cancelled"}
@@ -46,6 +48,26 @@ class AuditState:
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
         tmp.replace(path)
+
+
+def follow_handovers(pinned: str, served: str, notes: list[str]) -> list[str]:
+    """The keys from ``pinned`` to ``served``, each step a handover note (``signing/rotation.py``)
+    that names the two keys and verifies with both. Raises :class:`AuditFailure` when no such chain
+    leads from the key the auditor trusts to the one now served."""
+    chain = [pinned]
+    for note in notes:
+        try:
+            title, old, new, _at = NoteVerifier.from_vkey(chain[-1]).open(note).rstrip("\n").split("\n")
+            if title != HANDOVER_TITLE or old != chain[-1]:
+                continue
+            NoteVerifier.from_vkey(new).open(note)  # the new key signed it too: whoever holds it agrees
+        except (NoteError, ValueError):
+            continue  # a handover from another key, or not ours to follow
+        chain.append(new)
+    if chain[-1] != served:
+        raise AuditFailure(f"the log key changed: pinned {pinned}, served {served}, and no handover signed "
+                           "by the pinned key leads there")
+    return chain
 
 
 def open_checkpoint(note: str, vkey: str) -> Checkpoint:

@@ -34,6 +34,9 @@ class LogClient:
     def vkey(self) -> str:
         return self._get("/log/key").text.strip()
 
+    def handovers(self) -> list[str]:
+        return list(self._get("/log/key/handovers").json()["handovers"])
+
     def checkpoint(self) -> str:
         return self._get("/log/checkpoint").text
 

@@ -237,3 +237,43 @@ def test_audit_catches_a_forked_history(tmp_path_factory: pytest.TempPathFactory
         assert _audit(server, tmp_path_factory.mktemp("newcomer") / "s.json").returncode == 0
     finally:
         server.stop()
+
+
+def test_audit_follows_a_log_key_rotation_and_refuses_a_swapped_key(tmp_path_factory: pytest.TempPathFactory
+                                                                    ) -> None:
+    """`elicense keys rotate --purpose log` between two audits: the auditor, who pinned the old key,
+    follows the handover (signed by the old and the new key) and pins the new one; the log stays
+    consistent across the switch. A key swapped in without a handover is refused."""
+    server = _fresh(tmp_path_factory, "log-rotate")
+    try:
+        c, _, _ = _history(server)
+        state = tmp_path_factory.mktemp("audit") / "state.json"
+        assert _audit(server, state).returncode == 0
+        old_vkey = httpx.get(server.base + "/log/key").text.strip()
+        server.stop()
+        out = server.cli("keys", "rotate", "--purpose", "log")
+        assert "log key rotated" in out
+        server.start()
+        new_vkey = httpx.get(server.base + "/log/key").text.strip()
+        assert new_vkey != old_vkey and new_vkey.split("+")[0] == old_vkey.split("+")[0]
+        assert c.post("/api/v1/registrations", json=event("establishment", entity())).status_code == 201
+        ind_open_checkpoint(httpx.get(server.base + "/log/checkpoint").text, new_vkey)  # signed by the new key
+        r = _audit(server, state)
+        assert r.returncode == 0, r.stderr
+        assert "log key rotated 1 time(s)" in r.stdout and "1 new entries checked" in r.stdout
+        assert json.loads(state.read_text())["vkey"] == new_vkey
+
+        # the operator swaps in a key of its own with no handover from the pinned one
+        server.stop()
+        keys = Path(server.env["ELICENSE_KEYS_DIR"])
+        handovers = (keys / "log-handovers.json").read_text()
+        for f in ("log.skey", "log.vkey"):
+            (keys / f).unlink()
+        server.cli("keys", "init")  # a fresh log key
+        (keys / "log-handovers.json").write_text(handovers)
+        server.start()
+        assert c.post("/api/v1/registrations", json=event("establishment", entity())).status_code == 201
+        r = _audit(server, state)
+        assert r.returncode != 0 and "no handover signed by the pinned key" in r.stderr, (r.stdout, r.stderr)
+    finally:
+        server.stop()
