@@ -27,6 +27,8 @@ app = typer.Typer(help="elicense: issue and verify electronic business licenses 
 keys_app = typer.Typer(help="Key management.", no_args_is_help=True)
 clients_app = typer.Typer(help="API clients (OAuth 2.0 client credentials).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+status_app = typer.Typer(help="Status lists (offline revocation checks).", no_args_is_help=True)
+app.add_typer(status_app, name="status")
 app.add_typer(clients_app, name="clients")
 db_app = typer.Typer(help="The registry's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -140,6 +142,17 @@ def keys_revoke(
         typer.echo(e.detail, err=True)
         raise typer.Exit(2) from None
     typer.echo(f"{purpose} key {kid} held compromised from {at.isoformat()}; restart the services")
+
+
+@status_app.command("publish")
+def status_publish() -> None:
+    """Re-sign every status list with a new validity period (7 days): run it daily, and after a
+    token key rotation."""
+    services = _services(_settings())
+    now = datetime.now(UTC)
+    with services.write_sessions.begin() as s:
+        n = services.status_lists.republish(s, now)
+    typer.echo(f"re-signed {n} status lists, valid from {now.isoformat()}")
 
 
 @clients_app.command("create")

@@ -34,6 +34,7 @@ from .domain.uscc import Uscc
 from .errors import Conflict
 from .events import RegistrationEventIn
 from .rendering.license_pdf import LicensePage, LicenseRenderer
+from .status_lists import StatusLists
 from .translog import IssuanceLog
 from .views import license_view
 
@@ -49,11 +50,13 @@ class Outcome:
     body: dict[str, Any]
 
 
-def token_claims(lic: LicenseVersion, name: str | None, representative: str) -> dict[str, Any]:
+def token_claims(lic: LicenseVersion, name: str | None, representative: str,
+                 status: dict[str, Any] | None = None) -> dict[str, Any]:
     """The QR token's claims: what a person matches against the printed license, and the digest.
 
     ``uscc``, ``name``, ``rep`` (the person line), ``sn`` (证照编号), ``ver``, ``iat`` (issue time,
-    RFC 7519 NumericDate) and ``dig`` (base64url SHA-256 of the canonical record). Nothing more.
+    RFC 7519 NumericDate), ``dig`` (base64url SHA-256 of the canonical record) and ``status`` (its
+    place in the published status lists, for checking offline). Nothing more.
     """
     claims: dict[str, Any] = {
         "uscc": lic.uscc, "rep": representative, "sn": lic.serial, "ver": lic.version,
@@ -62,6 +65,8 @@ def token_claims(lic: LicenseVersion, name: str | None, representative: str) -> 
     }
     if name:
         claims["name"] = name
+    if status is not None:
+        claims["status"] = status
     return claims
 
 
@@ -90,7 +95,7 @@ class IssuanceService:
     def __init__(self, sessions: sessionmaker[Session], write_sessions: sessionmaker[Session],
                  serials: SerialCounters, renderer: LicenseRenderer, sealer: PdfSealer,
                  token_key: Callable[[], TokenSigningKey], *, log: IssuanceLog, base_url: str, type_code: str,
-                 issuer_code: str, revocation_data: Callable[[], tuple[bytes, ...]]) -> None:
+                 issuer_code: str, revocation_data: Callable[[], tuple[bytes, ...]], status: StatusLists) -> None:
         self._sessions = sessions
         self._write_sessions = write_sessions
         self._serials = serials
@@ -102,6 +107,7 @@ class IssuanceService:
         self._type_code = type_code
         self._issuer_code = issuer_code
         self._revocation_data = revocation_data
+        self._status = status
 
     # -- public -------------------------------------------------------------------------------
     def apply(self, ev: RegistrationEventIn, *, at: datetime) -> Outcome:
@@ -167,6 +173,7 @@ class IssuanceService:
                               else LicenseStatus.CANCELLED).value
             current.status_changed_at = ev.decided_at
             current.status_reason = reason
+            self._status.leave_force(s, current.status_index, at)
         self._log.append(s, _leaf(ev, current, at, entity_status=entity.status), at=at)
         s.flush()
         return Outcome(200, {
@@ -210,9 +217,11 @@ class IssuanceService:
             license_id=license_id, uscc=details.uscc.value, version=version, serial=serial.value,
             status=LicenseStatus.CURRENT.value, issued_at=issued_at, registered_on=registered_on,
             record=record_bytes.decode(), record_digest=hashlib.sha256(record_bytes).hexdigest(),
-            token="", pdf_sha256="", event_id=ev.event_id,
+            token="", pdf_sha256="", event_id=ev.event_id, status_index=self._status.allocate(s, at),
         )
-        lic.token = sign_claims(token_claims(lic, details.name, details.representative), self._token_key())
+        assert lic.status_index is not None
+        lic.token = sign_claims(token_claims(lic, details.name, details.representative,
+                                             self._status.claim(lic.status_index)), self._token_key())
         page = LicensePage(details=details, serial=serial.value, version=version, authority=ev.authority.name,
                            registered_on=registered_on, verify_url=f"{self._base_url}/v/{lic.token}",
                            token=lic.token)
@@ -238,6 +247,7 @@ class IssuanceService:
             previous.superseded_by = license_id
             previous.status_changed_at = ev.decided_at
             previous.status_reason = ev.reason
+            self._status.leave_force(s, previous.status_index, at)
             entity.current_version = version
             entity.name = details.name
         s.add(lic)

@@ -21,6 +21,7 @@ from .issuance import IssuanceService
 from .rendering.fonts import FontSet
 from .rendering.license_pdf import LicenseRenderer
 from .rendering.seal import draw_seal_pdf
+from .status_lists import StatusLists
 from .translog import IssuanceLog
 
 __all__ = ["Services"]
@@ -66,4 +67,10 @@ class Services:
             self.keys.token_signing_key,
             log=self.log, base_url=self.settings.public_base_url, type_code=self.settings.cert_type_code,
             issuer_code=self.settings.issuer_code, revocation_data=self.keys.revocation_data,
+            status=self.status_lists,
         )
+
+    @cached_property
+    def status_lists(self) -> StatusLists:
+        """The registry's status lists (signing them needs the token key: the issuing side only)."""
+        return StatusLists(self.engine, self.keys.token_signing_key, self.settings.public_base_url)

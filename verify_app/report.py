@@ -67,6 +67,9 @@ class VerificationReport:
             "checks": [c.as_json() for c in self.checks],
             "license": self.license if genuine else None,
             "checked_at": self.checked_at.isoformat(),
+            # the status came from the registry as it stood at the check (nothing older is served:
+            # verify_app/freshness.py); an offline check says how old its status list is instead
+            "status_as_of": self.checked_at.isoformat() if genuine else None,
         }
         if genuine:
             out.update(self.extra)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.utils import format_datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
@@ -15,8 +16,9 @@ from license_service.api.deps import UsccPath, authenticate, json_body, json_bod
 from license_service.api.operations import VERIFICATIONS
 from license_service.api.schemas import Problem
 from license_service.auth import Principal
+from license_service.db.models import StatusListRow
 from license_service.domain.errors import FieldError, InvalidInput
-from license_service.errors import RateLimited
+from license_service.errors import NotFound, RateLimited
 
 from .page import PageRenderer
 from .ratelimit import TokenBucket
@@ -95,6 +97,8 @@ class ReportOut(BaseModel):
     checks: list[CheckOut]
     license: dict[str, Any] | None
     checked_at: str
+    status_as_of: str | None = Field(None, description="the time the registry state the status was read "
+                                                       "from was current (live: the time of the check)")
     log: LogEvidenceOut | None = None
 
 
@@ -153,6 +157,25 @@ async def verify_token(request: Request) -> Response:
     body = await json_body(request, TokenIn)
     state: VerifyState = request.app.state.verify
     return _answer(state, principal, "token", await _run(state, state.service.verify_token, body.token))
+
+
+@router.get("/status/{purpose}/{list_no}", tags=["public"], response_class=Response,
+            responses={200: {"content": {"application/vc+jwt": {}},
+                             "description": "the signed status list (W3C Bitstring Status List, as a JWS)"},
+                       404: _PROBLEMS[422] | {"description": "no such list"}})
+def status_list(purpose: Literal["revocation", "suspension"],
+                list_no: Annotated[int, Path(ge=0, le=1_000_000)], request: Request) -> Response:
+    """A status list, for checking a token's status offline: its ``status.idx`` bit is set when the
+    license is no longer in force (revocation) or suspended (suspension). Valid 7 days; re-signed on
+    every lifecycle change."""
+    services = request.app.state.services
+    with services.sessions() as s:
+        row = s.get(StatusListRow, (purpose, list_no))
+    if row is None:
+        raise NotFound("no status list with this number", code="status.unknown_list")
+    return Response(row.token, media_type="application/vc+jwt",
+                    headers={"Cache-Control": "public, max-age=300", "Last-Modified": format_datetime(
+                        row.updated_at, usegmt=True)})
 
 
 @router.post("/api/v1/verify/pdf", tags=["verification"], responses={200: {"model": ReportOut}, **_PROBLEMS})

@@ -28,6 +28,7 @@ from license_service.domain.uscc import Uscc
 from license_service.translog import IssuanceLog, SignedCheckpoint
 from signing.keys import KeyProvider
 from signing.pdf_validation import PdfFindings, load_roots, validate_license_pdf
+from signing.status_list import LIST_BITS
 from signing.tokens import CachingVerifier, InvalidToken
 
 from .freshness import Generation, RegistryCache, usccs_of_leaves
@@ -40,6 +41,10 @@ _CHECKPOINT_TTL = 1.0  # seconds
 _PROOF_CACHE = 50_000
 _CHANGES_READ = 1_000  # leaves read to learn which entities changed; past that, forget everything
 _CLAIM_TYPES = {"uscc": str, "sn": str, "ver": int, "iat": int, "dig": str, "rep": str}
+
+
+def _same_status_index(claim: Any, index: int | None) -> bool:
+    return isinstance(claim, dict) and index is not None and claim.get("idx") == index % LIST_BITS
 
 
 def _version_ref(v: Any, base_url: str) -> dict[str, Any]:
@@ -203,6 +208,7 @@ class VerificationService:
             ("dig", claims["dig"] == found.token_digest), ("iat", claims["iat"] == int(lic.issued_at.timestamp())),
             ("name", claims.get("name") == record["entity"]["name"]),
             ("rep", claims["rep"] == record["entity"]["representative"]),
+            ("status", "status" not in claims or _same_status_index(claims["status"], lic.status_index)),
         ) if not ok]
         if mismatched:
             return [Check("claims", False, "claims.registry_mismatch",

@@ -87,6 +87,8 @@ class LicenseVersion(Base):
     event_id: Mapped[str] = mapped_column(String(128))
     superseded_by: Mapped[str | None] = mapped_column(String(96))
     leaf_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # its issuance leaf in the log
+    # its place in the status lists (list = index // LIST_BITS), random; None before status lists
+    status_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     status_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -195,6 +197,18 @@ class LogHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
     root: Mapped[bytes] = mapped_column(LargeBinary(32))  # of the last signed checkpoint
+
+
+class StatusListRow(Base):
+    """A published status list (``signing/status_list.py``): its bits and the signed list served."""
+
+    __tablename__ = "status_lists"
+
+    purpose: Mapped[str] = mapped_column(String(16), primary_key=True)
+    list_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bits: Mapped[bytes] = mapped_column(LargeBinary)
+    token: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ReissueItem(Base):

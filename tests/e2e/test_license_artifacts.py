@@ -93,7 +93,8 @@ def test_qr_decodes_and_token_verifies_with_joserfc(server: Server, issued: Any,
     assert claims["name"] == "湘西峒河喆堃生态农业科技有限公司" and claims["rep"] == "向喆"
     digest = hashlib.sha256(bytes.fromhex(lic["record_digest"])).digest()  # the claim is the digest itself
     assert isinstance(claims["dig"], str) and len(claims["dig"]) == 43 and digest
-    assert set(claims) == {"uscc", "name", "rep", "sn", "ver", "iat", "dig"}
+    assert set(claims) == {"uscc", "name", "rep", "sn", "ver", "iat", "dig", "status"}
+    assert claims["status"]["uri"] == server.base + "/status/revocation/0" and isinstance(claims["status"]["idx"], int)
 
 
 def test_token_in_pdf_metadata(issued: Any) -> None:
