@@ -117,6 +117,27 @@ def keys_rotate(
         raise typer.Exit(2) from None
 
 
+@keys_app.command("hsm-generate")
+def keys_hsm_generate() -> None:
+    """Generate the PDF signer's and the token's keys inside the PKCS#11 token the settings name
+    (ELICENSE_PKCS11_*), write the document signer's certificate (development CA) and publish the
+    token key in the JWKS; then set ELICENSE_KEY_PROVIDER=pkcs11 and restart the services."""
+    from signing.errors import KeyMaterialError
+    from signing.pkcs11 import generate_keys
+
+    s = _settings()
+    if not s.pkcs11_module or s.pkcs11_pin is None:
+        typer.echo("set ELICENSE_PKCS11_MODULE and ELICENSE_PKCS11_PIN (and ELICENSE_PKCS11_TOKEN_LABEL)", err=True)
+        raise typer.Exit(2)
+    try:
+        made = generate_keys(s.keys_dir, module=s.pkcs11_module, token_label=s.pkcs11_token_label, pin=s.pkcs11_pin,
+                             pdf_key_label=s.pkcs11_pdf_key_label, token_key_label=s.pkcs11_token_key_label)
+    except KeyMaterialError as e:
+        typer.echo(e.detail, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"keys generated in the token: {made['pdf_key']}, {made['token_key']} (kid {made['kid']})")
+
+
 @keys_app.command("revoke")
 def keys_revoke(
     kid: Annotated[str, typer.Option(help="the key's kid, as the JWKS lists it")],

@@ -21,6 +21,14 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///./var/elicense.db"
     keys_dir: Path = Path("./keys_dev")
+    #: where the PDF signer's and the token's private keys are used: files in keys_dir, or an HSM
+    #: through PKCS#11 (the module, the token's label and PIN, the keys' labels)
+    key_provider: Literal["file", "pkcs11"] = "file"
+    pkcs11_module: str | None = None
+    pkcs11_token_label: str = "elicense"
+    pkcs11_pin: str | None = Field(default=None, repr=False)
+    pkcs11_pdf_key_label: str = "document-signer"
+    pkcs11_token_key_label: str = "token"
     public_base_url: str = "http://127.0.0.1:8000"
     templates_dir: Path = REPO_ROOT / "templates"
     #: GB/T 36904 identifier parts: the certificate-type code and the issuer code (the issuing

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from signing.canonical import canonical_json
 from signing.pdf import PdfSealer
-from signing.tokens import TokenSigningKey, sign_claims
+from signing.tokens import TokenSigner, sign_claims
 
 from .db.models import LicenseDocument, LicenseVersion, MarketEntity, RegistrationEvent
 from .db.serials import SerialCounters
@@ -94,7 +94,7 @@ class IssuanceService:
 
     def __init__(self, sessions: sessionmaker[Session], write_sessions: sessionmaker[Session],
                  serials: SerialCounters, renderer: LicenseRenderer, sealer: PdfSealer,
-                 token_key: Callable[[], TokenSigningKey], *, log: IssuanceLog, base_url: str, type_code: str,
+                 token_key: Callable[[], TokenSigner], *, log: IssuanceLog, base_url: str, type_code: str,
                  issuer_code: str, revocation_data: Callable[[], tuple[bytes, ...]], status: StatusLists) -> None:
         self._sessions = sessions
         self._write_sessions = write_sessions

@@ -9,6 +9,7 @@ from functools import cached_property
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from signing.errors import KeyMaterialError
 from signing.keys import FileKeyProvider, KeyProvider
 from signing.pdf import PdfSealer
 from signing.tokens import CachingVerifier
@@ -24,7 +25,21 @@ from .rendering.seal import draw_seal_pdf
 from .status_lists import StatusLists
 from .translog import IssuanceLog
 
-__all__ = ["Services"]
+__all__ = ["Services", "key_provider"]
+
+
+def key_provider(settings: Settings) -> KeyProvider:
+    """The keys folder, with the PDF and token private keys in an HSM when so configured."""
+    if settings.key_provider == "file":
+        return FileKeyProvider(settings.keys_dir)
+    from signing.pkcs11 import Pkcs11KeyProvider
+
+    if not settings.pkcs11_module or settings.pkcs11_pin is None:
+        raise KeyMaterialError("ELICENSE_KEY_PROVIDER=pkcs11 needs ELICENSE_PKCS11_MODULE and ELICENSE_PKCS11_PIN",
+                               code="keys.config")
+    return Pkcs11KeyProvider(settings.keys_dir, module=settings.pkcs11_module, token_label=settings.pkcs11_token_label,
+                             pin=settings.pkcs11_pin, pdf_key_label=settings.pkcs11_pdf_key_label,
+                             token_key_label=settings.pkcs11_token_key_label)
 
 
 @dataclass
@@ -43,7 +58,7 @@ class Services:
         engine = make_engine(settings.database_url)
         ensure_schema(engine, may_upgrade=may_migrate and settings.is_dev)
         return cls(settings, engine, make_session_factory(engine), make_write_session_factory(engine),
-                   FileKeyProvider(settings.keys_dir))
+                   key_provider(settings))
 
     @cached_property
     def access_tokens(self) -> CachingVerifier:

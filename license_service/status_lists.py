@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from signing.status_list import LIST_BITS, PURPOSES, set_bit, sign_status_list
-from signing.tokens import TokenSigningKey
+from signing.tokens import TokenSigner
 
 from .db.engine import dialect_insert
 from .db.models import LicenseVersion, LogHead, StatusListRow
@@ -29,7 +29,7 @@ _DRAWS = 64  # at half full, the chance that 64 draws all hit taken indexes is 2
 
 
 class StatusLists:
-    def __init__(self, engine: Engine, token_key: Callable[[], TokenSigningKey], base_url: str) -> None:
+    def __init__(self, engine: Engine, token_key: Callable[[], TokenSigner], base_url: str) -> None:
         self._insert = dialect_insert(engine)
         self._token_key = token_key
         self._base_url = base_url

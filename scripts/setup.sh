@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 DEBS=(fonts-wqy-microhei fonts-hanazono poppler-utils libnss3-tools)
 # the tests also drive a real browser (Debian's Chromium, through Playwright; no browser download)
 [ "${1:-}" = "--test" ] && DEBS+=(chromium)
+# ... and SoftHSM2, the PKCS#11 token the HSM key provider is tested against
+[ "${1:-}" = "--test" ] && DEBS+=(softhsm2)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .errors import SigningPackageError
-from .tokens import Keyring, TokenSigningKey, sign_claims, verify_claims
+from .tokens import Keyring, TokenSigner, sign_claims, verify_claims
 
 __all__ = ["LIST_BITS", "PURPOSES", "VALIDITY", "StatusList", "decode_bits", "encode_bits", "sign_status_list",
            "verify_status_list"]
@@ -51,7 +51,7 @@ def set_bit(bits: bytearray, position: int, value: bool) -> None:
         bits[position // 8] &= ~(0x80 >> (position % 8)) & 0xFF
 
 
-def sign_status_list(url: str, issuer: str, purpose: str, bits: bytes, key: TokenSigningKey,
+def sign_status_list(url: str, issuer: str, purpose: str, bits: bytes, key: TokenSigner,
                      *, at: datetime) -> str:
     """The signed list at ``url``, valid from ``at`` for ``VALIDITY``."""
     if purpose not in PURPOSES or len(bits) * 8 != LIST_BITS:

@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jose import jws
 from jose.exceptions import JOSEError
 
@@ -33,6 +34,7 @@ __all__ = [
     "CachingVerifier",
     "InvalidToken",
     "Keyring",
+    "TokenSigner",
     "TokenSigningKey",
     "check_times",
     "jwk_thumbprint",
@@ -80,10 +82,12 @@ def _public_jwk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class TokenSigningKey:
-    """A private ES256 key, held as PEM text, with its RFC 7638 ``kid``."""
+    """A private ES256 key, held as PEM text, with its RFC 7638 ``kid``. Any object with ``kid``,
+    ``public_jwk`` and ``sign_es256`` signs tokens (a key in an HSM: ``signing/pkcs11.py``)."""
 
     private_pem: str = field(repr=False)
     public_jwk: dict[str, str]
+    _key: ec.EllipticCurvePrivateKey = field(repr=False, compare=False)
 
     @property
     def kid(self) -> str:
@@ -94,7 +98,20 @@ class TokenSigningKey:
         key = serialization.load_pem_private_key(pem.encode(), None)
         if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
             raise SigningPackageError("token keys are ECDSA P-256", code="keys.wrong_type")
-        return cls(pem, _public_jwk(key.public_key()))
+        return cls(pem, _public_jwk(key.public_key()), key)
+
+    def sign_es256(self, signing_input: bytes) -> bytes:
+        """RFC 7518 s.3.4: the ECDSA P-256 SHA-256 signature as R || S, 32 bytes each."""
+        r, s = decode_dss_signature(self._key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+
+
+class TokenSigner(Protocol):
+    @property
+    def kid(self) -> str: ...
+    @property
+    def public_jwk(self) -> dict[str, str]: ...
+    def sign_es256(self, signing_input: bytes) -> bytes: ...
 
 
 #: the validity window of a key in our JWKS (members of our own; JOSE libraries ignore them): from
@@ -144,11 +161,12 @@ class Keyring:
             raise InvalidToken("token.key_retired")
 
 
-def sign_claims(claims: Mapping[str, Any], key: TokenSigningKey) -> str:
-    """Compact JWS over the canonical JSON of ``claims`` (UTF-8, unescaped: smaller QR codes)."""
-    token: str = jws.sign(canonical_json(dict(claims)), key.private_pem, headers={"kid": key.kid},
-                          algorithm=ALGORITHM)
-    return token
+def sign_claims(claims: Mapping[str, Any], key: TokenSigner) -> str:
+    """Compact JWS (RFC 7515 s.7.1) over the canonical JSON of ``claims`` (UTF-8, unescaped: smaller
+    QR codes), with the header ``{"alg":"ES256","kid":...,"typ":"JWT"}``."""
+    header = json.dumps({"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}, separators=(",", ":"), sort_keys=True)
+    signing_input = f"{_b64u(header.encode())}.{_b64u(canonical_json(dict(claims)))}"
+    return f"{signing_input}.{_b64u(key.sign_es256(signing_input.encode()))}"
 
 
 def _header(token: str) -> dict[str, Any]:
