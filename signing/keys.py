@@ -57,6 +57,7 @@ class KeyProvider(Protocol):
     def is_dev(self) -> bool: ...
     def revocation_data(self) -> tuple[bytes, ...]: ...
     def log_handovers(self) -> list[str]: ...
+    def crl(self, ca: str) -> bytes | None: ...
 
 
 def _ensure_es256(path: Path) -> bool:
@@ -174,6 +175,11 @@ class FileKeyProvider:
 
     def log_vkey(self) -> str:
         return self._read("log.vkey").decode().strip()
+
+    def crl(self, ca: str) -> bytes | None:
+        """CA ``ca``'s CRL (DER) as the folder holds it, if it does."""
+        path = self.directory / f"{ca}.crl"
+        return path.read_bytes() if path.exists() else None
 
     def log_handovers(self) -> list[str]:
         """The log key handover notes, oldest first (``signing/rotation.py``); none before a rotation."""

@@ -62,6 +62,19 @@ def roots(services: ServicesDep) -> Response:
     return Response(services.keys.roots_pem(), media_type="application/x-pem-file")
 
 
+@public_router.get("/trust/crl/{ca}.crl", tags=["keys"], response_class=Response,
+                   responses={200: {"content": {"application/pkix-crl": {}}, "description": "a DER CRL"},
+                              404: _PROBLEMS[404]})
+def crl(ca: Literal["root-ca", "issuing-ca"], services: ServicesDep) -> Response:
+    """A CA's current certificate revocation list (RFC 5280), as the keys folder holds it: the
+    revocation data a license's long-term form embeds."""
+    der = services.keys.crl(ca)
+    if der is None:
+        raise NotFound("no CRL for this CA in the keys folder", code="keys.no_crl")
+    return Response(der, media_type="application/pkix-crl",
+                    headers={"Cache-Control": "public, max-age=3600"})
+
+
 # -- OAuth -------------------------------------------------------------------------------------
 @router.post("/oauth/token", tags=["auth"], response_model=TokenOut,
              responses={400: _PROBLEMS[422], 401: _PROBLEMS[401]})

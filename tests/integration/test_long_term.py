@@ -87,3 +87,13 @@ def test_the_verification_api_accepts_the_long_term_form_and_refuses_it_altered(
     for altered in (bytes(flipped), lta.replace(b"/DocTimeStamp", b"/DocTimeStanp", 1)):
         rep = verifier.post("/api/v1/verify/pdf", files={"file": ("l.pdf", altered, "application/pdf")}).json()
         assert rep["verdict"] == "invalid", rep
+
+
+def test_the_cas_crls_are_published(anon: TestClient) -> None:
+    for ca in ("root-ca", "issuing-ca"):
+        r = anon.get(f"/trust/crl/{ca}.crl")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/pkix-crl"
+        crl = CertificateList.load(r.content)
+        assert crl.issuer.native["common_name"] == f"elicense Dev {'Root' if ca == 'root-ca' else 'Issuing'} CA"
+        assert crl["tbs_cert_list"]["next_update"].native > datetime.now(UTC)
+    assert anon.get("/trust/crl/tsa.crl").status_code == 422
