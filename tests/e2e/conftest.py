@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import pg_database
 
 ELICENSE = str(Path(sys.executable).parent / "elicense")
 
@@ -78,10 +81,16 @@ def require_tools() -> None:
             pytest.fail(f"{tool} is missing: the README's test command installs poppler-utils and libnss3-tools")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One real server per database, shared by the tests that only talk to it over HTTP: every such
+    test runs against SQLite and against PostgreSQL."""
     require_tools()
-    s = Server(tmp_path_factory.mktemp("server"), env={"ELICENSE_RATE_PAGE_BURST": "1000"})
-    s.start()
-    yield s
-    s.stop()
+    env = {"ELICENSE_RATE_PAGE_BURST": "1000"}
+    with contextlib.ExitStack() as stack:
+        if request.param == "postgresql":
+            env["ELICENSE_DATABASE_URL"] = stack.enter_context(pg_database("elicense_e2e_"))
+        s = Server(tmp_path_factory.mktemp(f"server-{request.param}"), env=env)
+        s.start()
+        stack.callback(s.stop)
+        yield s
