@@ -157,11 +157,15 @@ class FileKeyProvider:
     def _pdf(self) -> PdfSigningMaterial:
         return PdfSigningMaterial(
             signer_cert=_to_asn1(self._cert("document-signer")),
-            signer_key=self._ec_key("document-signer.key"),
+            signer_key=self._pdf_signer_key(),
             chain=(_to_asn1(self._cert("issuing-ca")), _to_asn1(self._cert("root-ca"))),
             tsa_cert=_to_asn1(self._cert("tsa")),
             tsa_key=self._ec_key("tsa.key"),
         )
+
+    def _pdf_signer_key(self) -> ec.EllipticCurvePrivateKey:
+        """The document signer's private key (a subclass may keep it in an HSM)."""
+        return self._ec_key("document-signer.key")
 
     def pdf_signing(self) -> PdfSigningMaterial:
         return self._pdf

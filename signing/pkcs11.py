@@ -32,9 +32,9 @@ from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
 from .devpki import DEV_PKI, build_certificate
 from .errors import KeyMaterialError, SigningError
-from .keys import FileKeyProvider, PdfSigningMaterial, _to_asn1
-from .rotation import JWKS_FILES, _replace
-from .tokens import _public_jwk
+from .keys import FileKeyProvider
+from .rotation import JWKS_FILES, write_atomically
+from .tokens import public_jwk_of
 
 __all__ = ["HsmEcKey", "Pkcs11KeyProvider", "generate_keys"]
 
@@ -119,7 +119,7 @@ class _HsmTokenSigner:
 
     @cached_property
     def public_jwk(self) -> dict[str, str]:
-        return _public_jwk(self.key.public_key())
+        return public_jwk_of(self.key.public_key())
 
     @property
     def kid(self) -> str:
@@ -139,13 +139,8 @@ class Pkcs11KeyProvider(FileKeyProvider):
         self._pdf_key = HsmEcKey(self._token, pdf_key_label)
         self._token_key_hsm = _HsmTokenSigner(HsmEcKey(self._token, token_key_label))
 
-    @cached_property
-    def _pdf(self) -> PdfSigningMaterial:
-        return PdfSigningMaterial(
-            signer_cert=_to_asn1(self._cert("document-signer")), signer_key=self._pdf_key,  # type: ignore[arg-type]
-            chain=(_to_asn1(self._cert("issuing-ca")), _to_asn1(self._cert("root-ca"))),
-            tsa_cert=_to_asn1(self._cert("tsa")), tsa_key=self._ec_key("tsa.key"),
-        )
+    def _pdf_signer_key(self) -> ec.EllipticCurvePrivateKey:
+        return self._pdf_key  # type: ignore[return-value]  # signs as one: sign(data, ECDSA(hash)), public_key()
 
     def token_signing_key(self) -> _HsmTokenSigner:  # type: ignore[override]
         return self._token_key_hsm
@@ -182,10 +177,10 @@ def _generate(directory: Path, tok: _Token, pdf_key_label: str, token_key_label:
         ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
         assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
         cert = build_certificate(spec, pdf_key, ca, ca_key, at)  # type: ignore[arg-type]
-        _replace(directory / "document-signer.pem", cert.public_bytes(serialization.Encoding.PEM))
+        write_atomically(directory / "document-signer.pem", cert.public_bytes(serialization.Encoding.PEM))
         (directory / "document-signer.key").unlink(missing_ok=True)  # the private key lives in the HSM now
     else:
-        _replace(directory / "document-signer.pub.pem", pdf_key.public_key().public_bytes(
+        write_atomically(directory / "document-signer.pub.pem", pdf_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     signer = _HsmTokenSigner(HsmEcKey(tok, token_key_label))
     jwks_path = directory / JWKS_FILES["token"]
@@ -194,6 +189,6 @@ def _generate(directory: Path, tok: _Token, pdf_key_label: str, token_key_label:
     for jwk in jwks["keys"]:
         jwk.setdefault("retired_at", ts)
     jwks["keys"].append({**signer.public_jwk, "valid_from": ts})
-    _replace(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
+    write_atomically(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
     (directory / "token.key").unlink(missing_ok=True)
     return {"pdf_key": pdf_key_label, "token_key": token_key_label, "kid": signer.kid}

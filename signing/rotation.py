@@ -38,14 +38,14 @@ from .note import NoteSigner, cosign
 from .tokens import TokenSigningKey
 
 __all__ = ["HANDOVERS", "HANDOVER_TITLE", "JWKS_FILES", "handover_text", "mark_compromised", "rotate_log_key",
-           "rotate_pdf_signer", "rotate_token_key"]
+           "rotate_pdf_signer", "rotate_token_key", "write_atomically"]
 
 JWKS_FILES = {"token": "jwks.json", "access": "access-jwks.json"}
 HANDOVERS = "log-handovers.json"
 HANDOVER_TITLE = "elicense log key handover"
 
 
-def _replace(path: Path, data: bytes, mode: int = 0o644) -> None:
+def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``path`` whole or not at all (a crash leaves the old file, never half a key)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -82,8 +82,8 @@ def rotate_token_key(directory: Path, purpose: str = "token", *, at: datetime | 
             jwk.setdefault("retired_at", ts)
     jwks["keys"].append({**new.public_jwk, "valid_from": ts})
     # the JWKS first: a crash between the two leaves the old key current and the new one published
-    _replace(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
-    _replace(key_path, new_pem, 0o600)
+    write_atomically(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
+    write_atomically(key_path, new_pem, 0o600)
     return old.kid, new.kid
 
 
@@ -97,7 +97,7 @@ def mark_compromised(directory: Path, kid: str, since: datetime, purpose: str = 
     for jwk in jwks["keys"]:
         if jwk.get("kid") == kid:
             jwk["compromised_at"] = int(since.timestamp())
-            _replace(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
+            write_atomically(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
             return
     raise KeyMaterialError(f"no key {kid} in {jwks_path.name}", code="keys.unknown_kid")
 
@@ -119,9 +119,10 @@ def rotate_pdf_signer(directory: Path, *, at: datetime | None = None) -> tuple[i
     cert = build_certificate(spec, key, ca, ca_key, at)
     retired = directory / "retired"
     retired.mkdir(exist_ok=True)
-    _replace(retired / f"document-signer-{old.serial_number:x}.pem", old.public_bytes(serialization.Encoding.PEM))
-    _replace(directory / "document-signer.key", _pem(key), 0o600)
-    _replace(directory / "document-signer.pem", cert.public_bytes(serialization.Encoding.PEM))
+    write_atomically(retired / f"document-signer-{old.serial_number:x}.pem",
+                     old.public_bytes(serialization.Encoding.PEM))
+    write_atomically(directory / "document-signer.key", _pem(key), 0o600)
+    write_atomically(directory / "document-signer.pem", cert.public_bytes(serialization.Encoding.PEM))
     return old.serial_number, cert.serial_number
 
 
@@ -140,7 +141,7 @@ def rotate_log_key(directory: Path, *, at: datetime | None = None) -> tuple[str,
     handovers = json.loads(path.read_text()) if path.exists() else []
     handovers.append(cosign(handover_text(old.verifier.vkey, new.verifier.vkey, at), old, new))
     # the handover first: a crash after it leaves the old key current and the next one announced
-    _replace(path, (json.dumps(handovers, indent=2, ensure_ascii=False) + "\n").encode())
-    _replace(directory / "log.skey", (new.skey + "\n").encode(), 0o600)
-    _replace(directory / "log.vkey", (new.verifier.vkey + "\n").encode())
+    write_atomically(path, (json.dumps(handovers, indent=2, ensure_ascii=False) + "\n").encode())
+    write_atomically(directory / "log.skey", (new.skey + "\n").encode(), 0o600)
+    write_atomically(directory / "log.vkey", (new.verifier.vkey + "\n").encode())
     return old.verifier.vkey, new.verifier.vkey

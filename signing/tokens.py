@@ -38,6 +38,7 @@ __all__ = [
     "TokenSigningKey",
     "check_times",
     "jwk_thumbprint",
+    "public_jwk_of",
     "sign_claims",
     "verify_claims",
 ]
@@ -73,7 +74,7 @@ def jwk_thumbprint(jwk: Mapping[str, str]) -> str:
     return _b64u(hashlib.sha256(members.encode()).digest())
 
 
-def _public_jwk(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
+def public_jwk_of(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
     nums = key.public_numbers()
     jwk = {"kty": "EC", "crv": "P-256", "x": _b64u(nums.x.to_bytes(32, "big")),
            "y": _b64u(nums.y.to_bytes(32, "big"))}
@@ -98,7 +99,7 @@ class TokenSigningKey:
         key = serialization.load_pem_private_key(pem.encode(), None)
         if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
             raise SigningPackageError("token keys are ECDSA P-256", code="keys.wrong_type")
-        return cls(pem, _public_jwk(key.public_key()), key)
+        return cls(pem, public_jwk_of(key.public_key()), key)
 
     def sign_es256(self, signing_input: bytes) -> bytes:
         """RFC 7518 s.3.4: the ECDSA P-256 SHA-256 signature as R || S, 32 bytes each."""
