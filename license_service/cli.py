@@ -140,14 +140,15 @@ def keys_hsm_generate() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(
-    kid: Annotated[str, typer.Option(help="the key's kid, as the JWKS lists it")],
+    kid: Annotated[str, typer.Option(help="token/access: the key's kid, as the JWKS lists it")] = "",
+    serial: Annotated[str, typer.Option(help="pdf: the signer certificate's serial (hex)")] = "",
     since: Annotated[str, typer.Option(help="held compromised from (ISO 8601 time; default now)")] = "",
-    purpose: Annotated[str, typer.Option(help="token | access")] = "token",
+    purpose: Annotated[str, typer.Option(help="token | access | pdf")] = "token",
 ) -> None:
-    """Hold a retired key compromised from a time on: what it signed dated from then on fails
-    verification with token.key_compromised; what it signed before still verifies."""
+    """Hold a retired key compromised from a time on: what it signed from then on fails verification
+    (token.key_compromised, pdf.signer_compromised); what it signed before still verifies."""
     from signing.errors import KeyMaterialError
-    from signing.rotation import mark_compromised
+    from signing.rotation import mark_compromised, revoke_certificate
 
     try:
         at = datetime.fromisoformat(since) if since else datetime.now(UTC)
@@ -157,12 +158,20 @@ def keys_revoke(
     if at.tzinfo is None:
         typer.echo("--since needs a UTC offset, e.g. 2026-11-27T08:00:00+08:00", err=True)
         raise typer.Exit(2)
+    keys_dir = _settings().keys_dir
     try:
-        mark_compromised(_settings().keys_dir, kid, at, purpose)
+        if purpose == "pdf":
+            revoke_certificate(keys_dir, int(serial, 16), at)
+            typer.echo(f"signer certificate {serial} revoked from {at.isoformat()}; the CRL is re-issued")
+        else:
+            mark_compromised(keys_dir, kid, at, purpose)
+            typer.echo(f"{purpose} key {kid} held compromised from {at.isoformat()}; restart the services")
+    except ValueError:
+        typer.echo("--serial: a certificate serial in hex", err=True)
+        raise typer.Exit(2) from None
     except KeyMaterialError as e:
         typer.echo(e.detail, err=True)
         raise typer.Exit(2) from None
-    typer.echo(f"{purpose} key {kid} held compromised from {at.isoformat()}; restart the services")
 
 
 @status_app.command("publish")

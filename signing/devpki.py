@@ -14,6 +14,7 @@ timestamp.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["DEV_PKI", "CertSpec", "build_certificate", "ensure_dev_crls", "ensure_dev_pki"]
+__all__ = ["DEV_PKI", "REVOKED", "CertSpec", "build_certificate", "ensure_dev_crls", "ensure_dev_pki"]
 
 DEV_MARK = "elicense development PKI - not for production"
 
@@ -135,17 +136,23 @@ def ensure_dev_pki(directory: Path, specs: Iterable[CertSpec] = DEV_PKI,
     return created
 
 
-def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, now: dt.datetime | None = None
-                    ) -> list[str]:
-    """(Re-)issue each CA's CRL that is missing or a day old: signed by the CA, valid for 30 days.
+REVOKED = "revoked.json"  # {CA name: {serial (hex): revocation time (ISO 8601)}}, key compromise
+
+
+def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, now: dt.datetime | None = None,
+                    force: bool = False) -> list[str]:
+    """(Re-)issue each CA's CRL that is missing or a day old (or all, ``force``): signed by the CA,
+    valid for 30 days, listing what ``revoked.json`` says the CA revoked (reason: key compromise).
     Returns the names re-issued. Files are replaced atomically (several processes start at once)."""
     now = now or dt.datetime.now(dt.UTC)
+    revoked_path = directory / REVOKED
+    revoked = json.loads(revoked_path.read_text()) if revoked_path.exists() else {}
     made = []
     for spec in specs:
         path = directory / f"{spec.name}.crl"
         if not spec.ca:
             continue
-        if path.exists():
+        if path.exists() and not force:
             issued = x509.load_der_x509_crl(path.read_bytes()).last_update_utc
             if now - issued < CRL_REISSUE_AFTER:
                 continue
@@ -157,6 +164,11 @@ def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, now: d
              .last_update(now).next_update(now + CRL_VALIDITY)
              .add_extension(x509.CRLNumber(number), critical=False)
              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False))
+        for serial, at in revoked.get(spec.name, {}).items():
+            b = b.add_revoked_certificate(
+                x509.RevokedCertificateBuilder().serial_number(int(serial, 16))
+                .revocation_date(dt.datetime.fromisoformat(at))
+                .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False).build())
         tmp = path.with_suffix(f".crl.{os.getpid()}")
         tmp.write_bytes(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
         os.replace(tmp, path)

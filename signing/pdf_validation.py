@@ -7,12 +7,14 @@ offline from trust roots (no fetching).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
 
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
+from cryptography import x509
 from pyhanko.pdf_utils.generic import DictionaryObject
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -56,6 +58,9 @@ class PdfFindings:
     long_term_reason: str | None = None
     #: where the seal's signed bytes end: the document as issued is ``data[:sealed_length]``
     sealed_length: int | None = None
+    #: the signer's certificate was revoked (key compromise) at or before the time the seal's trusted
+    #: timestamp proves (or, with no trusted timestamp, at all): the CRL's revocation time
+    signer_revoked_at: datetime | None = None
 
 
 def _token(reader: PdfFileReader) -> str | None:
@@ -70,8 +75,8 @@ def _token(reader: PdfFileReader) -> str | None:
     return text[len(TOKEN_PREFIX):] if text.startswith(TOKEN_PREFIX) else None
 
 
-def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at: datetime | None = None
-                         ) -> PdfFindings:
+def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at: datetime | None = None,
+                         crls: Sequence[bytes] = ()) -> PdfFindings:
     """Validate the (single) certification signature of a license PDF at time ``at`` (None: now).
 
     Never raises for bad input: any parsing failure is reported as ``malformed``.
@@ -119,7 +124,25 @@ def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at:
         signed_at=ts.timestamp if ts is not None else st.signer_reported_dt,
         token=token, long_term=lta.passed if lta else None, long_term_reason=lta.reason if lta else None,
         sealed_length=_sealed_length(sig.byte_range),
+        signer_revoked_at=_revoked_before(st.signing_cert, ts.timestamp if ts is not None and ts.trusted else None,
+                                          crls),
     )
+
+
+def _revoked_before(cert: asn1_x509.Certificate | None, signed_at: datetime | None,
+                    crls: Sequence[bytes]) -> datetime | None:
+    """When ``cert`` was revoked, if a CRL of its issuer lists it as revoked at or before ``signed_at``
+    (what it signed before its compromise stays good; without a trusted signing time, nothing does)."""
+    if cert is None:
+        return None
+    for der in crls:
+        crl = x509.load_der_x509_crl(der)
+        if crl.issuer.public_bytes() != cert.issuer.dump():
+            continue
+        entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        if entry is not None and (signed_at is None or entry.revocation_date_utc <= signed_at):
+            return entry.revocation_date_utc
+    return None
 
 
 def _sealed_length(byte_range: object) -> int | None:

@@ -32,13 +32,23 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .devpki import DEV_PKI, build_certificate
+from .devpki import DEV_PKI, REVOKED, build_certificate, ensure_dev_crls
 from .errors import KeyMaterialError
 from .note import NoteSigner, cosign
 from .tokens import TokenSigningKey
 
-__all__ = ["HANDOVERS", "HANDOVER_TITLE", "JWKS_FILES", "handover_text", "mark_compromised", "rotate_log_key",
-           "rotate_pdf_signer", "rotate_token_key", "write_atomically"]
+__all__ = [
+    "HANDOVERS",
+    "HANDOVER_TITLE",
+    "JWKS_FILES",
+    "handover_text",
+    "mark_compromised",
+    "revoke_certificate",
+    "rotate_log_key",
+    "rotate_pdf_signer",
+    "rotate_token_key",
+    "write_atomically",
+]
 
 JWKS_FILES = {"token": "jwks.json", "access": "access-jwks.json"}
 HANDOVERS = "log-handovers.json"
@@ -145,3 +155,16 @@ def rotate_log_key(directory: Path, *, at: datetime | None = None) -> tuple[str,
     write_atomically(directory / "log.skey", (new.skey + "\n").encode(), 0o600)
     write_atomically(directory / "log.vkey", (new.verifier.vkey + "\n").encode())
     return old.verifier.vkey, new.verifier.vkey
+
+
+def revoke_certificate(directory: Path, serial: int, since: datetime, issuer: str = "issuing-ca") -> None:
+    """Development PKI: the CA revokes certificate ``serial`` for key compromise from ``since``; its CRL
+    is re-issued at once. (With the authority's PKI, its CA does this and publishes the CRL.)"""
+    if not (directory / f"{issuer}.key").exists():
+        raise KeyMaterialError("the CA's key is not here: have the authority's CA revoke the certificate",
+                               code="keys.no_ca")
+    path = directory / REVOKED
+    revoked = json.loads(path.read_text()) if path.exists() else {}
+    revoked.setdefault(issuer, {})[f"{serial:x}"] = since.astimezone(UTC).isoformat()
+    write_atomically(path, (json.dumps(revoked, indent=2) + "\n").encode())
+    ensure_dev_crls(directory, force=True)

@@ -38,6 +38,7 @@ from .report import Check, VerificationReport
 __all__ = ["VerificationService", "public_license"]
 
 _CHECKPOINT_TTL = 1.0  # seconds
+_CRL_TTL = 60.0  # seconds
 _PROOF_CACHE = 50_000
 _CHANGES_READ = 1_000  # leaves read to learn which entities changed; past that, forget everything
 _CLAIM_TYPES = {"uscc": str, "sn": str, "ver": int, "iat": int, "dig": str, "rep": str}
@@ -155,6 +156,7 @@ class VerificationService:
         self._base_url = base_url
         self._tokens = CachingVerifier(keys.token_keyring())
         self._checkpoint: tuple[float, SignedCheckpoint | None] = (float("-inf"), None)
+        self._crl_cache: tuple[float, tuple[bytes, ...]] = (float("-inf"), ())
         self._proofs: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.registry = RegistryCache(Generation(self._engine), self._changed)
@@ -162,6 +164,14 @@ class VerificationService:
     @cached_property
     def _roots(self) -> list[Any]:
         return load_roots(self._keys.roots_pem())
+
+    def _crls(self) -> tuple[bytes, ...]:
+        """The CAs' CRLs from the keys folder, re-read at most once a minute."""
+        fetched, crls = self._crl_cache
+        if time.monotonic() - fetched > _CRL_TTL:
+            crls = tuple(c for c in (self._keys.crl("issuing-ca"), self._keys.crl("root-ca")) if c)
+            self._crl_cache = (time.monotonic(), crls)
+        return crls
 
     # -- registry reads -------------------------------------------------------------------------
     def _find(self, uscc: str, serial: str | None) -> _Found | None:
@@ -297,6 +307,10 @@ class VerificationService:
                   "" if f.unmodified else f"changed after signing ({f.modification_level})"),
             Check("timestamp", bool(f.timestamp_trusted),
                   "pdf.timestamp_ok" if f.timestamp_trusted else "pdf.timestamp_missing_or_untrusted"),
+            Check("signer_status", f.signer_revoked_at is None,
+                  "pdf.signer_not_revoked" if f.signer_revoked_at is None else "pdf.signer_compromised",
+                  "" if f.signer_revoked_at is None else
+                  f"sealed after its key was revoked for compromise ({f.signer_revoked_at.isoformat()})"),
             *([] if f.long_term is None else [Check(
                 "long_term", f.long_term, "pdf.long_term_ok" if f.long_term else f"pdf.{f.long_term_reason}",
                 "" if f.long_term else "the long-term form's document timestamp or validation data does "
@@ -305,7 +319,7 @@ class VerificationService:
 
     def verify_pdf(self, data: bytes, *, at: datetime) -> VerificationReport:
         """A license PDF: pyHanko's checks, then its embedded token, then token-PDF-registry agreement."""
-        findings = validate_license_pdf(data, self._roots, at=at)
+        findings = validate_license_pdf(data, self._roots, at=at, crls=self._crls())
         checks = self._pdf_checks(findings)
         if findings.token is None:
             checks.append(Check("agreement", False, "pdf.token_missing", "the PDF carries no license token"))

@@ -21,7 +21,7 @@ from license_service.intake import parse_registration
 from license_service.services import Services
 from signing.errors import KeyMaterialError
 from signing.keys import ensure_dev_keys
-from signing.rotation import mark_compromised, rotate_pdf_signer, rotate_token_key
+from signing.rotation import mark_compromised, revoke_certificate, rotate_pdf_signer, rotate_token_key
 from signing.tokens import TokenSigningKey, sign_claims, verify_claims
 from tests.conftest import entity, event
 from verify_app.recorder import VerificationRecorder
@@ -107,3 +107,23 @@ def test_pdf_signer_rotation(home: Path) -> None:
         report = verifier.verify_pdf(pdf, at=now)
         assert report.verdict.value == "valid", [c for c in report.checks if not c.ok]
     assert before_lic["version"] == 1
+
+
+def test_a_pdf_signer_revoked_for_compromise_fails_what_it_sealed_afterwards(home: Path) -> None:
+    """The signer's certificate revoked from T (the CA's CRL lists it): a PDF sealed before T (its
+    trusted timestamp says so) still verifies, one sealed after fails with pdf.signer_compromised."""
+    services, _ = _start(home)
+    _, before = _issue(services)
+    serial = PdfFileReader(BytesIO(before)).embedded_signatures[0].signer_cert.serial_number
+    compromised_from = datetime.now(UTC) + timedelta(seconds=1)
+    import time
+
+    time.sleep(1.5)
+    _, after = _issue(services)  # an attacker with the stolen key would seal like this
+    revoke_certificate(home / "keys", serial, compromised_from)
+    _, verifier = _start(home)
+    now = datetime.now(UTC)
+    assert verifier.verify_pdf(before, at=now).verdict.value == "valid"
+    report = verifier.verify_pdf(after, at=now)
+    assert report.verdict.value == "invalid"
+    assert _reason(report, "signer_status") == "pdf.signer_compromised"
