@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["DEV_PKI", "REVOKED", "CertSpec", "build_certificate", "ensure_dev_crls", "ensure_dev_pki"]
+__all__ = ["DEV_PKI", "REVOKED", "CertSpec", "build_certificate", "ensure_dev_crls", "ensure_dev_pki", "ocsp_response"]
 
 DEV_MARK = "elicense development PKI - not for production"
 
@@ -174,3 +174,47 @@ def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, now: d
         os.replace(tmp, path)
         made.append(spec.name)
     return made
+
+
+def ocsp_response(directory: Path, request_der: bytes, now: dt.datetime | None = None) -> bytes:
+    """The development PKI's OCSP responder (RFC 6960): answers for a certificate its CAs issued,
+    signed by that CA (good, revoked for key compromise per ``revoked.json``, or unknown for a serial
+    it never issued); malformedRequest or unauthorized otherwise."""
+    from cryptography.x509 import ocsp
+
+    now = now or dt.datetime.now(dt.UTC)
+    try:
+        req = ocsp.load_der_ocsp_request(request_der)
+    except ValueError:
+        return ocsp.OCSPResponseBuilder.build_unsuccessful(
+            ocsp.OCSPResponseStatus.MALFORMED_REQUEST).public_bytes(serialization.Encoding.DER)
+    revoked_path = directory / REVOKED
+    revoked = json.loads(revoked_path.read_text()) if revoked_path.exists() else {}
+    certs = {p.stem: x509.load_pem_x509_certificate(p.read_bytes())
+             for p in [*directory.glob("*.pem"), *directory.glob("retired/*.pem")]}
+    for spec in (s for s in DEV_PKI if s.ca):
+        ca = certs.get(spec.name)
+        key_path = directory / f"{spec.name}.key"
+        if ca is None or not key_path.exists():
+            continue
+        name_hash = hashes.Hash(req.hash_algorithm)
+        name_hash.update(ca.subject.public_bytes())
+        key_hash = hashes.Hash(req.hash_algorithm)
+        key_hash.update(ca.public_key().public_bytes(serialization.Encoding.X962,
+                                                     serialization.PublicFormat.UncompressedPoint))
+        if (name_hash.finalize(), key_hash.finalize()) != (req.issuer_name_hash, req.issuer_key_hash):
+            continue
+        issued = {c.serial_number for c in certs.values() if c.issuer == ca.subject and c != ca}
+        when = revoked.get(spec.name, {}).get(f"{req.serial_number:x}")
+        status = (ocsp.OCSPCertStatus.REVOKED if when else ocsp.OCSPCertStatus.GOOD
+                  if req.serial_number in issued else ocsp.OCSPCertStatus.UNKNOWN)
+        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
+            req.issuer_name_hash, req.issuer_key_hash, req.serial_number, req.hash_algorithm, status,
+            now, now + dt.timedelta(days=1), dt.datetime.fromisoformat(when) if when else None,
+            x509.ReasonFlags.key_compromise if when else None,
+        ).responder_id(ocsp.OCSPResponderEncoding.HASH, ca).certificates([ca])
+        return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    return ocsp.OCSPResponseBuilder.build_unsuccessful(
+        ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(serialization.Encoding.DER)

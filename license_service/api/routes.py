@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Response
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import select
 
@@ -73,6 +73,22 @@ def crl(ca: Literal["root-ca", "issuing-ca"], services: ServicesDep) -> Response
         raise NotFound("no CRL for this CA in the keys folder", code="keys.no_crl")
     return Response(der, media_type="application/pkix-crl",
                     headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.post("/trust/ocsp", tags=["keys"], response_class=Response,
+             openapi_extra={"requestBody": {"required": True, "content": {"application/ocsp-request": {
+                 "schema": {"type": "string", "format": "binary"}}}}},
+             responses={200: {"content": {"application/ocsp-response": {}}, "description": "a DER OCSP response"},
+                        404: _PROBLEMS[404]})
+async def ocsp(request: Request, services: ServicesDep) -> Response:
+    """The development PKI's OCSP responder (RFC 6960, HTTP POST): the status of a certificate its CAs
+    issued, signed by the CA. With the authority's PKI its CA runs the responder, and this answers 404."""
+    from signing.devpki import ocsp_response
+
+    keys = services.settings.keys_dir
+    if not (services.keys.is_dev() and (keys / "issuing-ca.key").exists()):
+        raise NotFound("no OCSP responder here: the CA that issued the certificate runs it", code="keys.no_ocsp")
+    return Response(ocsp_response(keys, await request.body()), media_type="application/ocsp-response")
 
 
 # -- OAuth -------------------------------------------------------------------------------------

@@ -97,3 +97,36 @@ def test_the_cas_crls_are_published(anon: TestClient) -> None:
         assert crl.issuer.native["common_name"] == f"elicense Dev {'Root' if ca == 'root-ca' else 'Issuing'} CA"
         assert crl["tbs_cert_list"]["next_update"].native > datetime.now(UTC)
     assert anon.get("/trust/crl/tsa.crl").status_code == 422
+
+
+def test_the_dev_pki_ocsp_responder(anon: TestClient, services: Services) -> None:
+    """RFC 6960 over HTTP POST: the document signer is good (signed by its CA), a serial the CA never
+    issued is unknown, a request about a CA that is not ours is refused, garbage is malformed."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509 import ocsp
+
+    keys = services.settings.keys_dir
+    signer = x509.load_pem_x509_certificate((keys / "document-signer.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate((keys / "issuing-ca.pem").read_bytes())
+
+    def ask(req: bytes) -> ocsp.OCSPResponse:
+        r = anon.post("/trust/ocsp", content=req, headers={"Content-Type": "application/ocsp-request"})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/ocsp-response"
+        return ocsp.load_der_ocsp_response(r.content)
+
+    der = serialization.Encoding.DER
+    good = ask(ocsp.OCSPRequestBuilder().add_certificate(signer, ca, hashes.SHA1()).build().public_bytes(der))
+    assert good.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert good.certificate_status == ocsp.OCSPCertStatus.GOOD and good.serial_number == signer.serial_number
+    ca_key = ca.public_key()
+    assert isinstance(ca_key, ec.EllipticCurvePublicKey)
+    ca_key.verify(good.signature, good.tbs_response_bytes, ec.ECDSA(hashes.SHA256()))  # raises unless the CA's
+    unknown = ask(ocsp.OCSPRequestBuilder().add_certificate_by_hash(
+        good.issuer_name_hash, good.issuer_key_hash, 12345, hashes.SHA1()).build().public_bytes(der))
+    assert unknown.certificate_status == ocsp.OCSPCertStatus.UNKNOWN
+    foreign = ask(ocsp.OCSPRequestBuilder().add_certificate_by_hash(
+        b"\0" * 20, b"\0" * 20, 1, hashes.SHA1()).build().public_bytes(der))
+    assert foreign.response_status == ocsp.OCSPResponseStatus.UNAUTHORIZED
+    assert ask(b"not a request").response_status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST

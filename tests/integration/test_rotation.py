@@ -127,3 +127,16 @@ def test_a_pdf_signer_revoked_for_compromise_fails_what_it_sealed_afterwards(hom
     report = verifier.verify_pdf(after, at=now)
     assert report.verdict.value == "invalid"
     assert _reason(report, "signer_status") == "pdf.signer_compromised"
+    # the dev PKI's OCSP responder says the same
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509 import ocsp
+
+    from signing.devpki import ocsp_response
+
+    cert = x509.load_pem_x509_certificate((home / "keys" / "document-signer.pem").read_bytes())
+    ca = x509.load_pem_x509_certificate((home / "keys" / "issuing-ca.pem").read_bytes())
+    req = ocsp.OCSPRequestBuilder().add_certificate(cert, ca, hashes.SHA1()).build()
+    answer = ocsp.load_der_ocsp_response(ocsp_response(home / "keys", req.public_bytes(serialization.Encoding.DER)))
+    assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert answer.revocation_reason == x509.ReasonFlags.key_compromise
