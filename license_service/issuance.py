@@ -110,16 +110,20 @@ class IssuanceService:
         self._status = status
 
     # -- public -------------------------------------------------------------------------------
-    def apply(self, ev: RegistrationEventIn, *, at: datetime) -> Outcome:
+    def apply(self, ev: RegistrationEventIn, *, at: datetime, fresh: bool = False) -> Outcome:
         """Apply one registration result at time ``at``; returns the HTTP status and body.
 
         Raises :class:`Conflict` (``event.conflict``) for an ``event_id`` replayed with another body,
         :class:`TransitionRefused` when the registry's state forbids the change, and
         :class:`~license_service.domain.errors.InvalidInput` for text no font can draw. Nothing is
         written in any of those cases.
+
+        ``fresh``: the caller has just seen no outcome for this event (a re-issuance job), so the
+        first attempt skips the read for a stored answer; were it applied after all, its unique
+        ``event_id`` rolls the attempt back and the next one returns the stored answer.
         """
         for attempt in range(_ATTEMPTS):
-            replay = self._replayed(ev)
+            replay = None if fresh and attempt == 0 else self._replayed(ev)
             if replay is not None:
                 return replay
             try:

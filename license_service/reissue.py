@@ -129,7 +129,7 @@ def reissue_batch(services: Services, campaign: Campaign, usccs: list[str]) -> l
             items.append(_item(campaign, uscc, "skipped", "entity.unknown", None, at))
             continue
         try:
-            issued = services.issuance.apply(_event(campaign, json.loads(record)), at=at).body["license"]
+            issued = services.issuance.apply(_event(campaign, json.loads(record)), at=at, fresh=True).body["license"]
             items.append(_item(campaign, uscc, "issued", f"version {issued['version']}", issued["license_id"], at))
         except DomainError as e:  # refused by the registry's state (ServiceError is one too): nothing written
             items.append(_item(campaign, uscc, "skipped", getattr(e, "code", type(e).__name__), None, at))

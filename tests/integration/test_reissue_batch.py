@@ -72,3 +72,17 @@ def test_a_batch_records_every_outcome_and_a_retry_finishes_it(services: Service
     assert _versions(services, failing["uscc"]) == [(1, "superseded"), (2, "current")]
     with services.sessions() as s:
         assert count_targets(s, usccs=batch, campaign=campaign.id) == 0
+
+
+def test_a_fresh_apply_of_an_event_already_applied_returns_its_answer(services: Services) -> None:
+    """apply(fresh=True) skips the read for a stored answer; an event applied after all rolls back on
+    its unique event_id and the retry answers what was stored: nothing is written twice."""
+    ent = entity()
+    _apply(services, event("establishment", ent))
+    body = event("change", {**ent, "address": "吉首市人民路7号"}, decided_at="2019-01-02T10:00:00+08:00")
+    at = datetime.now(UTC)
+    ev = parse_registration(RegistrationIn.model_validate(body), frozenset(), at=at)
+    first = services.issuance.apply(ev, at=at)
+    again = services.issuance.apply(ev, at=datetime.now(UTC), fresh=True)
+    assert (first.status, again.status) == (201, 200) and again.body == first.body
+    assert _versions(services, ent["uscc"]) == [(1, "superseded"), (2, "current")]
