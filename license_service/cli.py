@@ -95,7 +95,8 @@ def keys_rotate(
     """Replace a signing key; everything signed before keeps verifying (the JWKS keeps retired keys,
     retired/ keeps old certificates). Restart the services afterwards, one at a time."""
     from signing.errors import KeyMaterialError
-    from signing.rotation import JWKS_FILES, rotate_log_key, rotate_pdf_signer, rotate_token_key
+    from signing.keys import JWKS_FILES
+    from signing.rotation import rotate_log_key, rotate_pdf_signer, rotate_token_key
 
     directory = _settings().keys_dir
     try:

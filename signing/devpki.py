@@ -25,7 +25,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["DEV_PKI", "REVOKED", "CertSpec", "build_certificate", "ensure_dev_crls", "ensure_dev_pki", "ocsp_response"]
+from .errors import KeyMaterialError
+
+__all__ = ["DEV_PKI", "REVOKED", "CertSpec", "build_certificate", "dev_ca", "ensure_dev_crls", "ensure_dev_pki",
+           "issue_document_signer", "ocsp_response", "read_revoked", "write_atomically"]
 
 DEV_MARK = "elicense development PKI - not for production"
 
@@ -139,14 +142,55 @@ def ensure_dev_pki(directory: Path, specs: Iterable[CertSpec] = DEV_PKI,
 REVOKED = "revoked.json"  # {CA name: {serial (hex): revocation time (ISO 8601)}}, key compromise
 
 
+def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``path`` whole or not at all (a crash, or another process starting at the same time,
+    sees the old file or the new one, never half a key or a list)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def read_revoked(directory: Path) -> dict[str, dict[str, str]]:
+    """What the development CAs revoked (``REVOKED``): {CA name: {serial (hex): time}}."""
+    path = directory / REVOKED
+    return dict(json.loads(path.read_text())) if path.exists() else {}
+
+
+def dev_ca(directory: Path, name: str = "issuing-ca") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None:
+    """A development CA's certificate and key, if its key is in ``directory`` (never in production,
+    where the authority's CA issues, revokes and answers OCSP)."""
+    key_path = directory / f"{name}.key"
+    if not key_path.exists():
+        return None
+    key = serialization.load_pem_private_key(key_path.read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return x509.load_pem_x509_certificate((directory / f"{name}.pem").read_bytes()), key
+
+
+def issue_document_signer(directory: Path, key: ec.EllipticCurvePrivateKey, now: dt.datetime) -> x509.Certificate:
+    """A document-signer certificate for ``key`` (its public half: the key may live in an HSM) from
+    the development issuing CA, written as ``document-signer.pem``."""
+    ca = dev_ca(directory)
+    if ca is None:
+        raise KeyMaterialError("the issuing CA's key is not here (production): have the authority's CA "
+                               "certify the document signer's key", code="keys.no_ca")
+    spec = next(s for s in DEV_PKI if s.name == "document-signer")
+    cert = build_certificate(spec, key, ca[0], ca[1], now)
+    write_atomically(directory / "document-signer.pem", cert.public_bytes(serialization.Encoding.PEM))
+    return cert
+
+
 def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, now: dt.datetime | None = None,
                     force: bool = False) -> list[str]:
     """(Re-)issue each CA's CRL that is missing or a day old (or all, ``force``): signed by the CA,
     valid for 30 days, listing what ``revoked.json`` says the CA revoked (reason: key compromise).
     Returns the names re-issued. Files are replaced atomically (several processes start at once)."""
     now = now or dt.datetime.now(dt.UTC)
-    revoked_path = directory / REVOKED
-    revoked = json.loads(revoked_path.read_text()) if revoked_path.exists() else {}
+    revoked = read_revoked(directory)
     made = []
     for spec in specs:
         path = directory / f"{spec.name}.crl"
@@ -156,9 +200,10 @@ def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, now: d
             issued = x509.load_der_x509_crl(path.read_bytes()).last_update_utc
             if now - issued < CRL_REISSUE_AFTER:
                 continue
-        cert = x509.load_pem_x509_certificate((directory / f"{spec.name}.pem").read_bytes())
-        key = serialization.load_pem_private_key((directory / f"{spec.name}.key").read_bytes(), None)
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        ca = dev_ca(directory, spec.name)
+        if ca is None:
+            continue
+        cert, key = ca
         number = int(now.timestamp())
         b = (x509.CertificateRevocationListBuilder().issuer_name(cert.subject)
              .last_update(now).next_update(now + CRL_VALIDITY)
@@ -169,9 +214,7 @@ def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, now: d
                 x509.RevokedCertificateBuilder().serial_number(int(serial, 16))
                 .revocation_date(dt.datetime.fromisoformat(at))
                 .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False).build())
-        tmp = path.with_suffix(f".crl.{os.getpid()}")
-        tmp.write_bytes(b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
-        os.replace(tmp, path)
+        write_atomically(path, b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
         made.append(spec.name)
     return made
 
@@ -188,15 +231,14 @@ def ocsp_response(directory: Path, request_der: bytes, now: dt.datetime | None =
     except ValueError:
         return ocsp.OCSPResponseBuilder.build_unsuccessful(
             ocsp.OCSPResponseStatus.MALFORMED_REQUEST).public_bytes(serialization.Encoding.DER)
-    revoked_path = directory / REVOKED
-    revoked = json.loads(revoked_path.read_text()) if revoked_path.exists() else {}
+    revoked = read_revoked(directory)
     certs = {p.stem: x509.load_pem_x509_certificate(p.read_bytes())
              for p in [*directory.glob("*.pem"), *directory.glob("retired/*.pem")]}
     for spec in (s for s in DEV_PKI if s.ca):
-        ca = certs.get(spec.name)
-        key_path = directory / f"{spec.name}.key"
-        if ca is None or not key_path.exists():
+        held = dev_ca(directory, spec.name)
+        if held is None:
             continue
+        ca, key = held
         name_hash = hashes.Hash(req.hash_algorithm)
         name_hash.update(ca.subject.public_bytes())
         key_hash = hashes.Hash(req.hash_algorithm)
@@ -208,8 +250,6 @@ def ocsp_response(directory: Path, request_der: bytes, now: dt.datetime | None =
         when = revoked.get(spec.name, {}).get(f"{req.serial_number:x}")
         status = (ocsp.OCSPCertStatus.REVOKED if when else ocsp.OCSPCertStatus.GOOD
                   if req.serial_number in issued else ocsp.OCSPCertStatus.UNKNOWN)
-        key = serialization.load_pem_private_key(key_path.read_bytes(), None)
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
         builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
             req.issuer_name_hash, req.issuer_key_hash, req.serial_number, req.hash_algorithm, status,
             now, now + dt.timedelta(days=1), dt.datetime.fromisoformat(when) if when else None,

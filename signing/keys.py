@@ -24,12 +24,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .devpki import DEV_MARK, ensure_dev_crls, ensure_dev_pki, write_private_key
+from .devpki import DEV_MARK, dev_ca, ensure_dev_crls, ensure_dev_pki, ocsp_response, write_private_key
 from .errors import KeyMaterialError
 from .note import NoteSigner
 from .tokens import Keyring, TokenSigner, TokenSigningKey
 
-__all__ = ["FileKeyProvider", "KeyProvider", "PdfSigningMaterial", "ensure_dev_keys"]
+__all__ = ["HANDOVERS", "JWKS_FILES", "FileKeyProvider", "KeyProvider", "PdfSigningMaterial", "ensure_dev_keys"]
+
+#: the public JWKS of each token purpose, and the log key handover notes, in the keys folder
+JWKS_FILES = {"token": "jwks.json", "access": "access-jwks.json"}
+HANDOVERS = "log-handovers.json"
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class KeyProvider(Protocol):
     def revocation_data(self) -> tuple[bytes, ...]: ...
     def log_handovers(self) -> list[str]: ...
     def crl(self, ca: str) -> bytes | None: ...
+    def ocsp(self, request_der: bytes) -> bytes | None: ...
 
 
 def _ensure_es256(path: Path) -> bool:
@@ -85,7 +90,7 @@ def ensure_dev_keys(directory: Path, log_name: str = "elicense-dev.invalid/log")
     ensure_dev_crls(directory)  # revocation data for long-term (B-LTA) copies, kept fresh
     if _ensure_log_key(directory, log_name):
         created.append("log")
-    for purpose, jwks_name in (("token", "jwks.json"), ("access", "access-jwks.json")):
+    for purpose, jwks_name in JWKS_FILES.items():
         made = _ensure_es256(directory / f"{purpose}.key")
         jwks_path = directory / jwks_name
         if made or not jwks_path.exists():
@@ -127,11 +132,11 @@ class FileKeyProvider:
 
     @cached_property
     def _token_keyring(self) -> Keyring:
-        return Keyring.from_jwks(json.loads(self._read("jwks.json")))
+        return Keyring.from_jwks(json.loads(self._read(JWKS_FILES["token"])))
 
     @cached_property
     def _access_keyring(self) -> Keyring:
-        return Keyring.from_jwks(json.loads(self._read("access-jwks.json")))
+        return Keyring.from_jwks(json.loads(self._read(JWKS_FILES["access"])))
 
     def token_keyring(self) -> Keyring:
         return self._token_keyring
@@ -185,15 +190,22 @@ class FileKeyProvider:
         path = self.directory / f"{ca}.crl"
         return path.read_bytes() if path.exists() else None
 
+    def ocsp(self, request_der: bytes) -> bytes | None:
+        """The development PKI's OCSP answer to a DER request (``devpki.ocsp_response``); None where
+        no development CA key is held: the authority's CA runs its own responder."""
+        if not (self.is_dev() and dev_ca(self.directory) is not None):
+            return None
+        return ocsp_response(self.directory, request_der)
+
     def log_handovers(self) -> list[str]:
         """The log key handover notes, oldest first (``signing/rotation.py``); none before a rotation."""
-        path = self.directory / "log-handovers.json"
+        path = self.directory / HANDOVERS
         return list(json.loads(path.read_text())) if path.exists() else []
 
     def revocation_data(self) -> tuple[bytes, ...]:
         """The CAs' current CRLs (DER) from the keys folder, for a license's long-term form; the
         development PKI re-issues its own when a day old. None in the folder: pyHanko fetches them."""
-        if self.is_dev() and (self.directory / "issuing-ca.key").exists():
+        if self.is_dev():  # only the CAs whose keys are here
             ensure_dev_crls(self.directory)
         return tuple(p.read_bytes() for p in sorted(self.directory.glob("*.crl")))
 

@@ -12,7 +12,6 @@ public key) and the token key's JWK.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,17 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import pkcs11
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import encode_ec_public_key, encode_named_curve_parameters
 
-from .devpki import DEV_PKI, build_certificate
+from .devpki import dev_ca, issue_document_signer, write_atomically
 from .errors import KeyMaterialError, SigningError
 from .keys import FileKeyProvider
-from .rotation import JWKS_FILES, write_atomically
+from .rotation import publish_key
 from .tokens import public_jwk_of
 
 __all__ = ["HsmEcKey", "Pkcs11KeyProvider", "generate_keys"]
@@ -170,25 +168,13 @@ def _generate(directory: Path, tok: _Token, pdf_key_label: str, token_key_label:
             params.generate_keypair(store=True, label=label, private_template={
                 Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False, Attribute.SIGN: True})
     pdf_key = HsmEcKey(tok, pdf_key_label)
-    ca_key_path = directory / "issuing-ca.key"
-    if ca_key_path.exists():  # development: our own CA issues the certificate
-        spec = next(s for s in DEV_PKI if s.name == "document-signer")
-        ca = x509.load_pem_x509_certificate((directory / "issuing-ca.pem").read_bytes())
-        ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
-        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-        cert = build_certificate(spec, pdf_key, ca, ca_key, at)  # type: ignore[arg-type]
-        write_atomically(directory / "document-signer.pem", cert.public_bytes(serialization.Encoding.PEM))
+    if dev_ca(directory) is not None:  # development: our own CA issues the certificate
+        issue_document_signer(directory, pdf_key, at)  # type: ignore[arg-type]  # signs as one
         (directory / "document-signer.key").unlink(missing_ok=True)  # the private key lives in the HSM now
     else:
         write_atomically(directory / "document-signer.pub.pem", pdf_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     signer = _HsmTokenSigner(HsmEcKey(tok, token_key_label))
-    jwks_path = directory / JWKS_FILES["token"]
-    jwks = json.loads(jwks_path.read_text()) if jwks_path.exists() else {"keys": []}
-    ts = int(at.timestamp())
-    for jwk in jwks["keys"]:
-        jwk.setdefault("retired_at", ts)
-    jwks["keys"].append({**signer.public_jwk, "valid_from": ts})
-    write_atomically(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
+    publish_key(directory, "token", signer.public_jwk, at=at)
     (directory / "token.key").unlink(missing_ok=True)
     return {"pdf_key": pdf_key_label, "token_key": token_key_label, "kid": signer.kid}

@@ -23,7 +23,6 @@ Compromise is another event: ``mark_compromised`` records from when a key is hel
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,38 +31,24 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from .devpki import DEV_PKI, REVOKED, build_certificate, ensure_dev_crls
+from .devpki import REVOKED, dev_ca, ensure_dev_crls, issue_document_signer, read_revoked, write_atomically
 from .errors import KeyMaterialError
+from .keys import HANDOVERS, JWKS_FILES
 from .note import NoteSigner, cosign
 from .tokens import TokenSigningKey
 
 __all__ = [
-    "HANDOVERS",
     "HANDOVER_TITLE",
-    "JWKS_FILES",
     "handover_text",
     "mark_compromised",
+    "publish_key",
     "revoke_certificate",
     "rotate_log_key",
     "rotate_pdf_signer",
     "rotate_token_key",
-    "write_atomically",
 ]
 
-JWKS_FILES = {"token": "jwks.json", "access": "access-jwks.json"}
-HANDOVERS = "log-handovers.json"
 HANDOVER_TITLE = "elicense log key handover"
-
-
-def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``path`` whole or not at all (a crash leaves the old file, never half a key)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -80,21 +65,25 @@ def _jwks(directory: Path, purpose: str) -> tuple[Path, dict[str, list[dict[str,
 
 def rotate_token_key(directory: Path, purpose: str = "token", *, at: datetime | None = None) -> tuple[str, str]:
     """Make a new current ES256 key for ``purpose``; returns (retired kid, new kid)."""
-    at = at or datetime.now(UTC)
-    jwks_path, jwks = _jwks(directory, purpose)
     key_path = directory / f"{purpose}.key"
     old = TokenSigningKey.from_pem(key_path.read_text())
     new_pem = _pem(ec.generate_private_key(ec.SECP256R1()))
     new = TokenSigningKey.from_pem(new_pem.decode())
-    ts = int(at.timestamp())
-    for jwk in jwks["keys"]:
-        if jwk.get("kid") == old.kid:
-            jwk.setdefault("retired_at", ts)
-    jwks["keys"].append({**new.public_jwk, "valid_from": ts})
     # the JWKS first: a crash between the two leaves the old key current and the new one published
-    write_atomically(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
+    publish_key(directory, purpose, new.public_jwk, at=at or datetime.now(UTC))
     write_atomically(key_path, new_pem, 0o600)
     return old.kid, new.kid
+
+
+def publish_key(directory: Path, purpose: str, public_jwk: dict[str, str], *, at: datetime) -> None:
+    """Add ``public_jwk`` to the JWKS as the current key from ``at``; every key before it is retired
+    then (its ``retired_at`` kept if it has one)."""
+    jwks_path, jwks = _jwks(directory, purpose)
+    ts = int(at.timestamp())
+    for jwk in jwks["keys"]:
+        jwk.setdefault("retired_at", ts)
+    jwks["keys"].append({**public_jwk, "valid_from": ts})
+    _write_json(jwks_path, jwks)
 
 
 def mark_compromised(directory: Path, kid: str, since: datetime, purpose: str = "token") -> None:
@@ -107,7 +96,7 @@ def mark_compromised(directory: Path, kid: str, since: datetime, purpose: str = 
     for jwk in jwks["keys"]:
         if jwk.get("kid") == kid:
             jwk["compromised_at"] = int(since.timestamp())
-            write_atomically(jwks_path, (json.dumps(jwks, indent=2) + "\n").encode())
+            _write_json(jwks_path, jwks)
             return
     raise KeyMaterialError(f"no key {kid} in {jwks_path.name}", code="keys.unknown_kid")
 
@@ -115,24 +104,17 @@ def mark_compromised(directory: Path, kid: str, since: datetime, purpose: str = 
 def rotate_pdf_signer(directory: Path, *, at: datetime | None = None) -> tuple[int, int]:
     """A new document-signer key and certificate from the development issuing CA; the old
     certificate is kept in ``retired/``. Returns (old serial, new serial)."""
-    at = at or datetime.now(UTC)
-    ca_key_path = directory / "issuing-ca.key"
-    if not ca_key_path.exists():
+    if dev_ca(directory) is None:
         raise KeyMaterialError("the issuing CA's key is not here (production): have the CA issue the new "
                                "certificate and install it as document-signer.pem and .key", code="keys.no_ca")
-    spec = next(s for s in DEV_PKI if s.name == "document-signer")
     old = x509.load_pem_x509_certificate((directory / "document-signer.pem").read_bytes())
-    ca = x509.load_pem_x509_certificate((directory / "issuing-ca.pem").read_bytes())
-    ca_key = serialization.load_pem_private_key(ca_key_path.read_bytes(), None)
-    assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = build_certificate(spec, key, ca, ca_key, at)
     retired = directory / "retired"
     retired.mkdir(exist_ok=True)
     write_atomically(retired / f"document-signer-{old.serial_number:x}.pem",
                      old.public_bytes(serialization.Encoding.PEM))
+    key = ec.generate_private_key(ec.SECP256R1())
     write_atomically(directory / "document-signer.key", _pem(key), 0o600)
-    write_atomically(directory / "document-signer.pem", cert.public_bytes(serialization.Encoding.PEM))
+    cert = issue_document_signer(directory, key, at or datetime.now(UTC))
     return old.serial_number, cert.serial_number
 
 
@@ -151,7 +133,7 @@ def rotate_log_key(directory: Path, *, at: datetime | None = None) -> tuple[str,
     handovers = json.loads(path.read_text()) if path.exists() else []
     handovers.append(cosign(handover_text(old.verifier.vkey, new.verifier.vkey, at), old, new))
     # the handover first: a crash after it leaves the old key current and the next one announced
-    write_atomically(path, (json.dumps(handovers, indent=2, ensure_ascii=False) + "\n").encode())
+    _write_json(path, handovers)
     write_atomically(directory / "log.skey", (new.skey + "\n").encode(), 0o600)
     write_atomically(directory / "log.vkey", (new.verifier.vkey + "\n").encode())
     return old.verifier.vkey, new.verifier.vkey
@@ -160,11 +142,14 @@ def rotate_log_key(directory: Path, *, at: datetime | None = None) -> tuple[str,
 def revoke_certificate(directory: Path, serial: int, since: datetime, issuer: str = "issuing-ca") -> None:
     """Development PKI: the CA revokes certificate ``serial`` for key compromise from ``since``; its CRL
     is re-issued at once. (With the authority's PKI, its CA does this and publishes the CRL.)"""
-    if not (directory / f"{issuer}.key").exists():
+    if dev_ca(directory, issuer) is None:
         raise KeyMaterialError("the CA's key is not here: have the authority's CA revoke the certificate",
                                code="keys.no_ca")
-    path = directory / REVOKED
-    revoked = json.loads(path.read_text()) if path.exists() else {}
+    revoked = read_revoked(directory)
     revoked.setdefault(issuer, {})[f"{serial:x}"] = since.astimezone(UTC).isoformat()
-    write_atomically(path, (json.dumps(revoked, indent=2) + "\n").encode())
+    _write_json(directory / REVOKED, revoked)
     ensure_dev_crls(directory, force=True)
+
+
+def _write_json(path: Path, value: object) -> None:
+    write_atomically(path, (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode())

@@ -83,12 +83,10 @@ def crl(ca: Literal["root-ca", "issuing-ca"], services: ServicesDep) -> Response
 async def ocsp(request: Request, services: ServicesDep) -> Response:
     """The development PKI's OCSP responder (RFC 6960, HTTP POST): the status of a certificate its CAs
     issued, signed by the CA. With the authority's PKI its CA runs the responder, and this answers 404."""
-    from signing.devpki import ocsp_response
-
-    keys = services.settings.keys_dir
-    if not (services.keys.is_dev() and (keys / "issuing-ca.key").exists()):
+    answer = services.keys.ocsp(await request.body())
+    if answer is None:
         raise NotFound("no OCSP responder here: the CA that issued the certificate runs it", code="keys.no_ocsp")
-    return Response(ocsp_response(keys, await request.body()), media_type="application/ocsp-response")
+    return Response(answer, media_type="application/ocsp-response")
 
 
 # -- OAuth -------------------------------------------------------------------------------------
