@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from signing.status_list import LIST_BITS, PURPOSES, set_bit, sign_status_list
 from signing.tokens import TokenSigner
@@ -23,9 +23,16 @@ from signing.tokens import TokenSigner
 from .db.engine import dialect_insert
 from .db.models import LicenseVersion, LogHead, StatusListRow
 
-__all__ = ["StatusLists"]
+__all__ = ["StatusLists", "published"]
 
 _DRAWS = 64  # at half full, the chance that 64 draws all hit taken indexes is 2^-64
+
+
+def published(sessions: sessionmaker[Session], purpose: str, list_no: int) -> StatusListRow | None:
+    """The signed list as served (its ``token``, and when it was last signed); None if no such list.
+    Read-only: what the verification service serves."""
+    with sessions() as s:
+        return s.get(StatusListRow, (purpose, list_no))
 
 
 class StatusLists:

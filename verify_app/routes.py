@@ -12,13 +12,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from license_service.api.deps import UsccPath, authenticate, json_body, json_body_spec, now
+from license_service.api.deps import ServicesDep, UsccPath, authenticate, json_body, json_body_spec, now
 from license_service.api.operations import VERIFICATIONS
 from license_service.api.schemas import Problem
 from license_service.auth import Principal
-from license_service.db.models import StatusListRow
 from license_service.domain.errors import FieldError, InvalidInput
 from license_service.errors import NotFound, RateLimited
+from license_service.status_lists import published
 
 from .page import PageRenderer
 from .ratelimit import TokenBucket
@@ -164,13 +164,11 @@ async def verify_token(request: Request) -> Response:
                              "description": "the signed status list (W3C Bitstring Status List, as a JWS)"},
                        404: _PROBLEMS[422] | {"description": "no such list"}})
 def status_list(purpose: Literal["revocation", "suspension"],
-                list_no: Annotated[int, Path(ge=0, le=1_000_000)], request: Request) -> Response:
+                list_no: Annotated[int, Path(ge=0, le=1_000_000)], services: ServicesDep) -> Response:
     """A status list, for checking a token's status offline: its ``status.idx`` bit is set when the
     license is no longer in force (revocation) or suspended (suspension). Valid 7 days; re-signed on
     every lifecycle change."""
-    services = request.app.state.services
-    with services.sessions() as s:
-        row = s.get(StatusListRow, (purpose, list_no))
+    row = published(services.sessions, purpose, list_no)
     if row is None:
         raise NotFound("no status list with this number", code="status.unknown_list")
     return Response(row.token, media_type="application/vc+jwt",
