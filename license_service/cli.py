@@ -9,9 +9,11 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+from signing.errors import SigningPackageError
 
 from .config import Settings
 
@@ -88,6 +90,12 @@ def keys_init() -> None:
     typer.echo(f"keys in {settings.keys_dir}: " + (f"created {', '.join(created)}" if created else "all present"))
 
 
+def _refuse(e: SigningPackageError) -> NoReturn:
+    """A refusal about key material: its message on stderr, exit status 2."""
+    typer.echo(e.detail, err=True)
+    raise typer.Exit(2) from None
+
+
 @keys_app.command("rotate")
 def keys_rotate(
     purpose: Annotated[str, typer.Option(help="token | access | pdf | log")],
@@ -114,8 +122,7 @@ def keys_rotate(
             typer.echo("--purpose must be token, access, pdf or log", err=True)
             raise typer.Exit(2)
     except KeyMaterialError as e:
-        typer.echo(e.detail, err=True)
-        raise typer.Exit(2) from None
+        _refuse(e)
 
 
 @keys_app.command("hsm-generate")
@@ -134,8 +141,7 @@ def keys_hsm_generate() -> None:
         made = generate_keys(s.keys_dir, module=s.pkcs11_module, token_label=s.pkcs11_token_label, pin=s.pkcs11_pin,
                              pdf_key_label=s.pkcs11_pdf_key_label, token_key_label=s.pkcs11_token_key_label)
     except KeyMaterialError as e:
-        typer.echo(e.detail, err=True)
-        raise typer.Exit(2) from None
+        _refuse(e)
     typer.echo(f"keys generated in the token: {made['pdf_key']}, {made['token_key']} (kid {made['kid']})")
 
 
@@ -171,8 +177,7 @@ def keys_revoke(
         typer.echo("--serial: a certificate serial in hex", err=True)
         raise typer.Exit(2) from None
     except KeyMaterialError as e:
-        typer.echo(e.detail, err=True)
-        raise typer.Exit(2) from None
+        _refuse(e)
 
 
 @status_app.command("publish")
