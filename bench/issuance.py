@@ -20,16 +20,16 @@ from license_service.config import Settings
 from license_service.demo import demo_events
 from license_service.intake import parse_registration
 from license_service.rendering.license_pdf import LicensePage
-from license_service.services import Services
-from signing.keys import ensure_dev_keys
+from license_service.runtime.issuing import IssuingRuntime
+from signing.keys.files import ensure_dev_keys
 
 
 def main(n: int = 120) -> None:
     home = Path(tempfile.mkdtemp(prefix="elicense-bench-"))
-    ensure_dev_keys(home / "keys")
+    ensure_dev_keys(home / "keys", at=datetime.now(UTC))
     settings = Settings(database_url=f"sqlite:///{home}/bench.db", keys_dir=home / "keys")
-    services = Services.build(settings)
-    issuance = services.issuance
+    runtime = IssuingRuntime.build(settings)
+    issuance = runtime.issuance
     bodies = [b for b in demo_events() if b["kind"] == "establishment"][: n + 10]
     events = [parse_registration(RegistrationIn.model_validate(b), frozenset(), at=datetime.now(UTC)) for b in bodies]
     for ev in events[:10]:  # warm-up: font subsets, seal appearances, pyHanko imports
@@ -56,7 +56,8 @@ def main(n: int = 120) -> None:
             r = renderer.render(page)
             render_t.append(time.perf_counter() - t)
             t = time.perf_counter()
-            sealer.seal(r.pdf, box=r.seal_box, authority=page.authority, reason="bench", location="bench")
+            sealer.seal(r.pdf, box=r.seal_box, authority=page.authority, reason="bench", location="bench",
+                        at=datetime.now(UTC))
             seal_t.append(time.perf_counter() - t)
     floor = sum(render_t) + sum(seal_t)
 

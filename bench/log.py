@@ -25,8 +25,8 @@ from sqlalchemy import insert
 from license_service.db.engine import make_engine, make_session_factory, make_write_session_factory
 from license_service.db.migrate import upgrade
 from license_service.db.models import LogCheckpoint, LogHead, LogLeaf, LogNode
-from license_service.translog import IssuanceLog
-from signing.keys import FileKeyProvider, ensure_dev_keys
+from license_service.log.writer import IssuanceLog
+from signing.keys.files import FileSigners, ensure_dev_keys
 from signing.merkle import fold, leaf_hash, node_hash
 from signing.note import Checkpoint, format_checkpoint
 
@@ -43,7 +43,7 @@ def _bulk_load(url: str, n: int, keys: Path) -> IssuanceLog:
     engine = make_engine(url)
     upgrade(engine)
     now = datetime.now(UTC)
-    signer = FileKeyProvider(keys).log_signer
+    signer = FileSigners(keys).log_signer
     log = IssuanceLog(ORIGIN, signer=signer)
     frontier: list[tuple[int, bytes]] = []  # (level, hash) of the right edge
     batch_leaves, batch_nodes = [], []
@@ -75,7 +75,7 @@ def _bulk_load(url: str, n: int, keys: Path) -> IssuanceLog:
 
 def main(max_exp: int = 6) -> None:
     home = Path(tempfile.mkdtemp(prefix="elicense-bench-log-"))
-    ensure_dev_keys(home / "keys", ORIGIN)
+    ensure_dev_keys(home / "keys", ORIGIN, at=datetime.now(UTC))
     header = ("leaves", "load s", "appends/s", "proof p50 ms", "proof p99 ms", "peak RSS MB")
     print(" ".join(f"{h:>{w}}" for h, w in zip(header, (9, 7, 10, 13, 13, 12), strict=True)))
     for exp in range(4, max_exp + 1):

@@ -30,12 +30,12 @@ from pathlib import Path
 import httpx
 
 from license_service.api.schemas import RegistrationIn
-from license_service.auth import create_client
 from license_service.config import Settings
 from license_service.demo import demo_events
 from license_service.intake import parse_registration
-from license_service.services import Services
-from signing.keys import ensure_dev_keys
+from license_service.oauth import create_client
+from license_service.runtime.issuing import IssuingRuntime
+from signing.keys.files import ensure_dev_keys
 from verify_app.recorder import VerificationRecorder
 from verify_app.service import VerificationService
 
@@ -111,24 +111,24 @@ def main(seconds: int = 10) -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
     home = Path(tempfile.mkdtemp(prefix="elicense-bench-verify-"))
-    ensure_dev_keys(home / "keys")
+    ensure_dev_keys(home / "keys", at=datetime.now(UTC))
     settings = Settings(database_url=f"sqlite:///{home}/bench.db", keys_dir=home / "keys")
-    services = Services.build(settings)
+    runtime = IssuingRuntime.build(settings)
     bodies = [b for b in demo_events() if b["kind"] == "establishment"][:40]
     licenses = []
     for body in bodies:
         at = datetime.now(UTC)
         ev = parse_registration(RegistrationIn.model_validate(body), frozenset(), at=at)
-        licenses.append(services.issuance.apply(ev, at=at).body["license"])
+        licenses.append(runtime.issuance.apply(ev, at=at).body["license"])
     pdfs = []
-    with services.sessions() as s:
+    with runtime.sessions() as s:
         from license_service.db.models import LicenseDocument
 
         pdfs = [s.get(LicenseDocument, lic["license_id"]).pdf for lic in licenses]  # type: ignore[union-attr]
 
     # -- PDF verification, one core, distinct documents ----------------------------------------
-    verifier = VerificationService(services.engine, services.sessions, services.keys, settings.public_base_url,
-                                   VerificationRecorder(services.write_sessions, 0), services.log)
+    verifier = VerificationService(runtime.engine, runtime.sessions, runtime.keys, settings.public_base_url,
+                                   VerificationRecorder(runtime.write_sessions, 0), runtime.log)
     verifier.verify_pdf(pdfs[0], at=datetime.now(UTC))  # warm-up
     t0 = time.perf_counter()
     rounds = 3
@@ -138,7 +138,7 @@ def main(seconds: int = 10) -> None:
     pdf_rate = rounds * len(pdfs) / (time.perf_counter() - t0)
 
     # -- HTTP ------------------------------------------------------------------------------------
-    cid, secret = create_client(services.sessions, "bench", ["verify"], at=datetime.now(UTC))
+    cid, secret = create_client(runtime.sessions, "bench", ["verify"], at=datetime.now(UTC))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "ELICENSE_DATABASE_URL": settings.database_url, "ELICENSE_KEYS_DIR": str(home / "keys"),

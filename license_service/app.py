@@ -1,117 +1,34 @@
-"""The issuing service's ASGI app: ``create_app(settings)``; and the base every elicense app shares
-(metadata, the one error mapping, body-size limits)."""
+"""The issuing service's ASGI app: ``create_app(settings)``."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from fastapi import FastAPI
 
-import anyio.to_thread
-from fastapi import FastAPI, Request
-from fastapi.openapi.utils import get_openapi
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from .api import problems
-from .api.observability import RequestIdMiddleware
-from .api.routes import public_router, router
-from .api.schemas import Problem
+from .api.routes import router
 from .config import Settings
-from .services import Services
+from .runtime.issuing import IssuingRuntime
+from .web.app import base_app
+from .web.deps import now
+from .web.operations import router as operations_router
+from .web.trust import router as trust_router
 
-__all__ = ["PDF_UPLOAD_PATH", "base_app", "create_app"]
-
-#: The one route that takes large bodies (a PDF to verify); it has its own limit.
-PDF_UPLOAD_PATH = "/api/v1/verify/pdf"
-
-
-def base_app(settings: Settings) -> FastAPI:
-    """A FastAPI app with elicense's metadata, problem+json error mapping and body-size limits."""
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
-        for hook in app.state.startup_hooks:  # e.g. the issuing side's warm-up
-            await anyio.to_thread.run_sync(hook)
-        # what is loaded by now (modules, keys, fonts, templates) lives as long as the process: keep
-        # it out of the garbage collector's sweeps, which otherwise rescan it in every full collection
-        gc.collect()
-        gc.freeze()
-        yield
-        for hook in app.state.shutdown_hooks:  # e.g. the verification recorder's last flush
-            hook()
-
-    app = FastAPI(
-        lifespan=lifespan,
-        title="elicense",
-        version="1.0.0",
-        summary="Issue and verify electronic business licenses (电子营业执照).",
-        description="The v1 contract of DESIGN.md. Errors are RFC 9457 problem+json.",
-    )
-    app.state.startup_hooks = []
-    app.state.shutdown_hooks = []
-    problems.install(app)
-    _document_problems(app)
-
-    app.add_middleware(_BodyLimit, default=settings.max_body_bytes, pdf=settings.max_pdf_bytes)
-    app.add_middleware(RequestIdMiddleware)  # outermost: even a 413 carries its request id
-
-    return app
+__all__ = ["create_app", "mount_issuing"]
 
 
-class _BodyLimit:
-    """Refuses a declared Content-Length over the limit with 413 before the body is read. Plain ASGI:
-    Starlette's BaseHTTPMiddleware costs more per request than a trivial endpoint itself."""
-
-    def __init__(self, app: ASGIApp, *, default: int, pdf: int) -> None:
-        self.app, self.default, self.pdf = app, default, pdf
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            limit = self.pdf if scope["path"] == PDF_UPLOAD_PATH else self.default
-            for name, value in scope["headers"]:
-                if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                    response = problems.problem_response(
-                        413, "Content too large", f"request bodies here are limited to {limit} bytes", "too_large",
-                        Request(scope))
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
-
-
-def _document_problems(app: FastAPI) -> None:
-    """Every error response is problem+json (api/problems.py); say so in the OpenAPI document, for
-    FastAPI's implicit 422s too, in place of its HTTPValidationError schema."""
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                              description=app.description, routes=app.routes)
-            problem_ref = {"$ref": "#/components/schemas/Problem"}
-            for ops in doc.get("paths", {}).values():
-                for op in ops.values():
-                    for code, resp in op.get("responses", {}).items():
-                        if code.isdigit() and int(code) >= 400:
-                            resp["content"] = {"application/problem+json": {"schema": problem_ref}}
-                            if resp.get("description") in ("Validation Error", "Successful Response"):
-                                resp["description"] = "Problem details (RFC 9457)"
-            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
-            schemas.pop("HTTPValidationError", None)
-            schemas.pop("ValidationError", None)
-            schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, sub in schemas["Problem"].pop("$defs", {}).items():
-                schemas[name] = sub
-            app.openapi_schema = doc
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """The issuing service. ``services`` may be passed in (tests share one graph)."""
-    settings = settings or Settings()
-    app = base_app(settings)
-    app.state.services = services or Services.build(settings)
-    app.state.startup_hooks.append(lambda: app.state.services.issuance.warm_up())  # ready means ready
-    app.include_router(public_router)
+def mount_issuing(app: FastAPI, runtime: IssuingRuntime) -> None:
+    """Serve the issuing routes on ``app`` over ``runtime`` (warmed up before the app says it is ready)."""
+    app.state.issuing = runtime
+    app.state.startup_hooks.append(lambda: runtime.issuance.warm_up(at=now()))  # ready means ready
     app.include_router(router)
+
+
+def create_app(settings: Settings | None = None, runtime: IssuingRuntime | None = None) -> FastAPI:
+    """The issuing service. ``runtime`` may be passed in (tests share one)."""
+    settings = settings or Settings()
+    runtime = runtime or IssuingRuntime.build(settings)
+    app = base_app(settings)
+    app.state.runtime = runtime
+    app.include_router(operations_router)
+    app.include_router(trust_router)
+    mount_issuing(app, runtime)
     return app

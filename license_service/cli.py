@@ -1,8 +1,9 @@
-"""The ``elicense`` command (DESIGN.md): serve, keys, clients, demo."""
+"""The ``elicense`` command (DESIGN.md): each command parses its arguments, calls the one function
+that does its job where its subject lives, and prints what that returns. Time is read here, at the
+edge, and passed down. Imports are inside the commands so that start-up stays fast."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sys
@@ -18,11 +19,7 @@ from signing.errors import SigningPackageError
 from .config import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from datetime import date
-
-    from .reissue import Campaign
-    from .services import Services
+    from .runtime.issuing import IssuingRuntime
 
 app = typer.Typer(help="elicense: issue and verify electronic business licenses (电子营业执照).",
                   no_args_is_help=True, add_completion=False)
@@ -66,34 +63,43 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
-def _services(settings: Settings) -> Services:
+def _runtime(settings: Settings) -> IssuingRuntime:
     from .db.migrate import SchemaNotCurrent
-    from .services import Services
+    from .runtime import issuing
 
     try:
-        return Services.build(settings)
+        return issuing.IssuingRuntime.build(settings)
     except SchemaNotCurrent as e:
         typer.echo(e.detail, err=True)
         raise typer.Exit(2) from None
 
 
-@keys_app.command("init")
-def keys_init() -> None:
-    """Create any missing development keys in ELICENSE_KEYS_DIR (idempotent)."""
-    from signing.keys import ensure_dev_keys
+def _now() -> datetime:
+    """The wall clock, read here at the edge and passed down."""
+    return datetime.now(UTC)
 
-    settings = _settings()
-    if not settings.is_dev:
-        typer.echo("keys init makes development keys; it refuses to run with ELICENSE_ENV=production", err=True)
-        raise typer.Exit(2)
-    created = ensure_dev_keys(settings.keys_dir, settings.log_origin)
-    typer.echo(f"keys in {settings.keys_dir}: " + (f"created {', '.join(created)}" if created else "all present"))
+
+def _ensure_dev_keys(settings: Settings) -> list[str]:
+    from signing.keys.files import ensure_dev_keys
+
+    return ensure_dev_keys(settings.keys_dir, settings.log_origin, at=_now())
 
 
 def _refuse(e: SigningPackageError) -> NoReturn:
     """A refusal about key material: its message on stderr, exit status 2."""
     typer.echo(e.detail, err=True)
     raise typer.Exit(2) from None
+
+
+@keys_app.command("init")
+def keys_init() -> None:
+    """Create any missing development keys in ELICENSE_KEYS_DIR (idempotent)."""
+    settings = _settings()
+    if not settings.is_dev:
+        typer.echo("keys init makes development keys; it refuses to run with ELICENSE_ENV=production", err=True)
+        raise typer.Exit(2)
+    created = _ensure_dev_keys(settings)
+    typer.echo(f"keys in {settings.keys_dir}: " + (f"created {', '.join(created)}" if created else "all present"))
 
 
 @keys_app.command("rotate")
@@ -103,19 +109,19 @@ def keys_rotate(
     """Replace a signing key; everything signed before keeps verifying (the JWKS keeps retired keys,
     retired/ keeps old certificates). Restart the services afterwards, one at a time."""
     from signing.errors import KeyMaterialError
-    from signing.keys import JWKS_FILES
-    from signing.rotation import rotate_log_key, rotate_pdf_signer, rotate_token_key
+    from signing.keys.api import JWKS_FILES
+    from signing.keys.rotation import rotate_log_key, rotate_pdf_signer, rotate_token_key
 
     directory = _settings().keys_dir
     try:
         if purpose in JWKS_FILES:
-            old, new = rotate_token_key(directory, purpose)
+            old, new = rotate_token_key(directory, purpose, at=_now())
             typer.echo(f"{purpose} key rotated: {old} retired, {new} current ({JWKS_FILES[purpose]} lists both)")
         elif purpose == "pdf":
-            old_serial, new_serial = rotate_pdf_signer(directory)
+            old_serial, new_serial = rotate_pdf_signer(directory, at=_now())
             typer.echo(f"document signer rotated: certificate {old_serial:x} retired, {new_serial:x} current")
         elif purpose == "log":
-            old_vkey, new_vkey = rotate_log_key(directory)
+            old_vkey, new_vkey = rotate_log_key(directory, at=_now())
             typer.echo(f"log key rotated: {old_vkey} -> {new_vkey}; the handover, signed by both, is served at "
                        "/log/key/handovers")
         else:
@@ -131,7 +137,7 @@ def keys_hsm_generate() -> None:
     (ELICENSE_PKCS11_*), write the document signer's certificate (development CA) and publish the
     token key in the JWKS; then set ELICENSE_KEY_PROVIDER=pkcs11 and restart the services."""
     from signing.errors import KeyMaterialError
-    from signing.pkcs11 import generate_keys
+    from signing.keys.pkcs11 import generate_keys
 
     s = _settings()
     if not s.pkcs11_module or s.pkcs11_pin is None:
@@ -139,7 +145,8 @@ def keys_hsm_generate() -> None:
         raise typer.Exit(2)
     try:
         made = generate_keys(s.keys_dir, module=s.pkcs11_module, token_label=s.pkcs11_token_label, pin=s.pkcs11_pin,
-                             pdf_key_label=s.pkcs11_pdf_key_label, token_key_label=s.pkcs11_token_key_label)
+                             pdf_key_label=s.pkcs11_pdf_key_label, token_key_label=s.pkcs11_token_key_label,
+                             at=_now())
     except KeyMaterialError as e:
         _refuse(e)
     typer.echo(f"keys generated in the token: {made['pdf_key']}, {made['token_key']} (kid {made['kid']})")
@@ -155,10 +162,11 @@ def keys_revoke(
     """Hold a retired key compromised from a time on: what it signed from then on fails verification
     (token.key_compromised, pdf.signer_compromised); what it signed before still verifies."""
     from signing.errors import KeyMaterialError
-    from signing.rotation import mark_compromised, revoke_certificate
+    from signing.keys.rotation import mark_compromised, revoke_certificate
 
+    now = _now()
     try:
-        at = datetime.fromisoformat(since) if since else datetime.now(UTC)
+        at = datetime.fromisoformat(since) if since else now
     except ValueError:
         typer.echo(f"--since: not an ISO 8601 time: {since}", err=True)
         raise typer.Exit(2) from None
@@ -168,7 +176,7 @@ def keys_revoke(
     keys_dir = _settings().keys_dir
     try:
         if purpose == "pdf":
-            revoke_certificate(keys_dir, int(serial, 16), at)
+            revoke_certificate(keys_dir, int(serial, 16), at, at=now)
             typer.echo(f"signer certificate {serial} revoked from {at.isoformat()}; the CRL is re-issued")
         else:
             mark_compromised(keys_dir, kid, at, purpose)
@@ -184,10 +192,10 @@ def keys_revoke(
 def status_publish() -> None:
     """Re-sign every status list with a new validity period (7 days): run it daily, and after a
     token key rotation."""
-    services = _services(_settings())
-    now = datetime.now(UTC)
-    with services.write_sessions.begin() as s:
-        n = services.status_lists.republish(s, now)
+    runtime = _runtime(_settings())
+    now = _now()
+    with runtime.write_sessions.begin() as s:
+        n = runtime.status_lists.republish(s, now)
     typer.echo(f"re-signed {n} status lists, valid from {now.isoformat()}")
 
 
@@ -198,11 +206,11 @@ def clients_create(
     as_json: Annotated[bool, typer.Option("--json", help="print {client_id, client_secret} as JSON")] = False,
 ) -> None:
     """Register an API client; prints its id and secret (the secret is shown only now)."""
-    from .auth import create_client
+    from .oauth import create_client
 
-    services = _services(_settings())
+    runtime = _runtime(_settings())
     try:
-        client_id, secret = create_client(services.write_sessions, name, scopes.split(), at=datetime.now(UTC))
+        client_id, secret = create_client(runtime.write_sessions, name, scopes.split(), at=_now())
     except ValueError as e:
         typer.echo(str(e), err=True)
         raise typer.Exit(2) from None
@@ -221,17 +229,15 @@ def demo() -> None:
 
     settings = _settings()
     if settings.is_dev:
-        from signing.keys import ensure_dev_keys
-
-        ensure_dev_keys(settings.keys_dir, settings.log_origin)
-    services = _services(settings)
+        _ensure_dev_keys(settings)
+    runtime = _runtime(settings)
     events = list(demo_events())
     t0 = time.perf_counter()
     with Progress(TextColumn("[bold]demo"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   transient=False) as progress:
         task = progress.add_task("issuing", total=len(events))
-        result = load_demo(services.issuance, events, clock=lambda: datetime.now(UTC),
-                           legacy=settings.uscc_legacy_allowlist, advance=lambda: progress.advance(task))
+        result = load_demo(runtime.issuance, events, clock=_now, legacy=settings.uscc_legacy_allowlist,
+                           advance=lambda: progress.advance(task))
     elapsed = time.perf_counter() - t0
     total = sum(result.issued.values())
     typer.echo(f"licenses issued: {total} ({result.already_applied} events were already applied)")
@@ -256,15 +262,13 @@ def serve(
         typer.echo("--app must be all, issuing or verify", err=True)
         raise typer.Exit(2)
     if settings.is_dev and which != "verify":  # the verifier never gets private keys, not even dev ones
-        from signing.keys import ensure_dev_keys
-
-        created = ensure_dev_keys(settings.keys_dir, settings.log_origin)
+        created = _ensure_dev_keys(settings)
         if created:
             typer.echo(f"generated development keys in {settings.keys_dir}: {', '.join(created)}")
     elif not settings.is_dev:
-        from signing.keys import FileKeyProvider
+        from signing.keys.public import FilePublicKeys
 
-        if FileKeyProvider(settings.keys_dir).is_dev():
+        if FilePublicKeys(settings.keys_dir).is_dev():
             typer.echo("ELICENSE_ENV=production refuses the development PKI", err=True)
             raise typer.Exit(2)
     # the schema, once, before any worker starts: upgraded in development, else it must be current
@@ -286,10 +290,10 @@ def serve(
         import tempfile
 
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="elicense-metrics-")
-    # factories named by string: the composition of both apps lives in verify_app, which nothing imports
-    factory = {"all": "verify_app.app:create_combined_app", "issuing": "license_service.app:create_app",
+    # factories named by string: the composition of both apps (devapp) is imported by nothing
+    factory = {"all": "devapp:create_app", "issuing": "license_service.app:create_app",
                "verify": "verify_app.app:create_app"}[which]
-    from .api.observability import log_config
+    from .web.observability import log_config
 
     # JSON lines with request ids (our own access line per request replaces uvicorn's)
     uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_config=log_config(),
@@ -308,56 +312,16 @@ def audit(
     """Audit the issuance log: the checkpoint's signature with the pinned key, consistency with the
     checkpoint saved in the state file, the new entries against the new root, and (with an auditor
     credential) the registry reconciled with the log. Exit 0 only if all holds."""
-    from .audit.check import (
-        AuditFailure,
-        AuditState,
-        check_consistency,
-        extend,
-        follow_handovers,
-        open_checkpoint,
-        reconcile,
-        summarize,
-    )
-    from .audit.client import LogClient, decode_leaves
+    from .audit.client import LogClient
+    from .audit.run import run_audit
 
-    saved = AuditState.load(state)
-    client = LogClient(base_url, client_id=client_id, client_secret=client_secret)
-    try:
-        served_key = client.vkey()
-        pinned = key or saved.vkey or served_key
-        if served_key != pinned:  # a rotation the pinned key signed over, or a failure
-            chain = follow_handovers(pinned, served_key, client.handovers())
-            typer.echo(f"log key rotated {len(chain) - 1} time(s), each handover signed by the old and the new "
-                       f"key: now pinned {served_key}")
-            pinned = served_key
-        note = client.checkpoint()
-        cp = open_checkpoint(note, pinned)
-        if saved.origin is not None and cp.origin != saved.origin:
-            raise AuditFailure(f"the checkpoint's origin is {cp.origin!r}, not {saved.origin!r}")
-        check_consistency(saved, cp, client.consistency(saved.size, cp.size))
-        frontier = extend(saved, cp, client.entries(saved.size, cp.size))
-        typer.echo(f"checkpoint: {cp.origin} size {cp.size} root {base64.b64encode(cp.root).decode()} "
-                   f"(signature verified; consistent with size {saved.size}; "
-                   f"{cp.size - saved.size} new entries checked)")
-        if client_id:
-            all_leaves = client.entries(0, cp.size)
-            extend(AuditState(), cp, all_leaves)  # the whole log as served now must still give the root
-            leaves = decode_leaves(all_leaves)
-            problems = reconcile(leaves, client.registry())
-            if problems:
-                raise AuditFailure("the registry and the log disagree:\n  " + "\n  ".join(problems))
-            summary = summarize(leaves)
-            typer.echo(f"registry reconciled with the log: {summary['entries']} entries")
-        else:
-            summary = summarize(decode_leaves(client.entries(saved.size, cp.size)) if cp.size > saved.size else [])
-        typer.echo("entries by action: " + ", ".join(f"{k} {v}" for k, v in summary["by_action"].items()))
-        typer.echo("entries by day:    " + ", ".join(f"{k} {v}" for k, v in summary["by_day"].items()))
-    except AuditFailure as e:
-        typer.echo(f"AUDIT FAILED: {e}", err=True)
-        raise typer.Exit(1) from None
-    AuditState(vkey=pinned, origin=cp.origin, size=cp.size, root=base64.b64encode(cp.root).decode(),
-               frontier=frontier, checkpoint=note).save(state)
-    typer.echo(f"audit passed; state saved to {state}")
+    with LogClient(base_url, client_id=client_id, client_secret=client_secret) as log:
+        result = run_audit(log, state, pinned_key=key, reconcile=bool(client_id))
+    for line in result.lines:
+        typer.echo(line)
+    if result.failure is not None:
+        typer.echo(f"AUDIT FAILED: {result.failure}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -379,8 +343,7 @@ def reissue(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .reissue import Campaign, count_targets, reissue_batch, targets
-    from .reissue import progress as campaign_progress
+    from .reissue import Campaign, plan_campaign, run_campaign
 
     if sum((all_, since is not None, bool(uscc))) != 1:
         typer.echo("choose exactly one of --all, --since DATE, --uscc USCC", err=True)
@@ -390,81 +353,40 @@ def reissue(
     except ValueError:
         typer.echo(f"--since: not a date (YYYY-MM-DD): {since}", err=True)
         raise typer.Exit(2) from None
-    settings = _settings()
-    services = _services(settings)
-    now = datetime.now(UTC)
+    runtime = _runtime(_settings())
+    now = _now()
     c = Campaign(campaign or f"reissue-{now.date().isoformat()}", now, reason)
-    with services.sessions() as s:
-        before = campaign_progress(s, c.id)
-        todo = count_targets(s, since=since_day, usccs=uscc, campaign=c.id)
-    total = before.done + todo
-    typer.echo(f"campaign {c.id}: {total} entities, {before.done} already done, {todo} to re-issue")
+    plan = plan_campaign(runtime, c, since=since_day, usccs=uscc)
+    typer.echo(f"campaign {c.id}: {plan.total} entities, {plan.before.done} already done, {plan.todo} to re-issue")
     t0 = time.perf_counter()
     with Progress(TextColumn(f"[bold]{c.id}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:
-        task = bar.add_task("reissue", total=total, completed=before.done)
-        if services.engine.dialect.name == "postgresql":
-            _reissue_on_queue(settings, services, c, since_day, uscc, workers,
-                              lambda done: bar.update(task, completed=done))
-        else:
-            for batch in targets(services.sessions, since=since_day, usccs=uscc, campaign=c.id):
-                try:
-                    reissue_batch(services, c, batch)
-                except Exception:  # recorded as failed; the next run retries it
-                    pass
-                bar.advance(task, len(batch))
+        task = bar.add_task("reissue", total=plan.total, completed=plan.before.done)
+        after = run_campaign(runtime, plan, workers=workers, clock=_now,
+                             report=lambda done: bar.update(task, completed=done))
     elapsed = time.perf_counter() - t0
-    with services.sessions() as s:
-        after = campaign_progress(s, c.id)
-    issued = after.issued - before.issued
-    typer.echo(f"issued {issued}, skipped {after.skipped}, failed {after.failed}, of {total}; "
+    issued = after.issued - plan.before.issued
+    typer.echo(f"issued {issued}, skipped {after.skipped}, failed {after.failed}, of {plan.total}; "
                f"{elapsed:.1f} s, {issued / elapsed if elapsed else 0:.1f} licenses/s")
-    if after.done < total and workers == 0:
-        typer.echo(f"queued {todo} jobs: `elicense worker` processes run them; run this command again with "
+    if after.done < plan.total and workers == 0:
+        typer.echo(f"queued {plan.todo} jobs: `elicense worker` processes run them; run this command again with "
                    f"--campaign {c.id} to follow or resume it")
-    elif after.done < total:
+    elif after.done < plan.total:
         typer.echo(f"not finished: run `elicense reissue ... --campaign {c.id}` again to resume", err=True)
         raise typer.Exit(1)
-
-
-def _reissue_on_queue(settings: Settings, services: Services, c: Campaign, since: date | None,
-                      usccs: list[str] | None, workers: int, report: Callable[[int], object]) -> None:
-    """Queue the jobs, run ``workers`` queue workers here until the queue is empty, reporting progress."""
-    import multiprocessing
-
-    from .reissue import defer_all, make_queue, progress, targets
-
-    queue = make_queue(settings)
-    with queue.open():
-        defer_all(queue, c, targets(services.sessions, since=since, usccs=usccs, campaign=c.id))
-    procs = [multiprocessing.get_context("spawn").Process(target=_queue_worker, args=(settings.database_url, False))
-             for _ in range(workers)]
-    for p in procs:
-        p.start()
-    while any(p.is_alive() for p in procs):
-        time.sleep(0.5)
-        with services.sessions() as s:
-            report(progress(s, c.id).done)
-    with services.sessions() as s:
-        report(progress(s, c.id).done)
-
-
-def _queue_worker(database_url: str, wait: bool) -> None:
-    from .reissue import QUEUE, make_queue
-
-    make_queue(Settings(database_url=database_url)).run_worker(queues=[QUEUE], wait=wait, concurrency=2,
-                                                               delete_jobs="successful")
 
 
 @app.command()
 def worker() -> None:
     """Run a re-issuance queue worker (PostgreSQL) until stopped: start one per core, on any machine
     that reaches the registry's database, keys and templates."""
+    from .reissue import run_worker
+
     settings = _settings()
     if not settings.database_url.startswith("postgresql"):
         typer.echo("the job queue needs PostgreSQL (on SQLite `elicense reissue` runs the jobs itself)", err=True)
         raise typer.Exit(2)
-    _services(settings)  # refuses an un-migrated schema with the command to run
-    _queue_worker(settings.database_url, True)
+    _runtime(settings)  # refuses an un-migrated schema with the command to run
+    run_worker(settings.database_url, wait=True)
 
 
 def main() -> None:

@@ -9,18 +9,17 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from .api.schemas import RegistrationIn
+from .domain.china_time import CHINA
 from .domain.uscc import ALPHABET, check_character, organisation_check
-from .intake import parse_registration
+from .intake import RegistrationIn, parse_registration
 from .issuance import IssuanceService
 
 __all__ = ["DIVISIONS", "DemoResult", "demo_events", "load_demo"]
 
-CST = timezone(timedelta(hours=8))
 DIVISIONS = {
     "433100": "州本级", "433101": "吉首市", "433122": "泸溪县", "433123": "凤凰县", "433124": "花垣县",
     "433125": "保靖县", "433126": "古丈县", "433127": "永顺县", "433130": "龙山县",
@@ -79,14 +78,14 @@ def _working_moment(rng: random.Random, start: date, end: date) -> datetime:
     while True:
         d = start + timedelta(days=rng.randrange((end - start).days + 1))
         if d.weekday() < 5:
-            return datetime(d.year, d.month, d.day, rng.randrange(9, 17), rng.randrange(60), tzinfo=CST)
+            return datetime(d.year, d.month, d.day, rng.randrange(9, 17), rng.randrange(60), tzinfo=CHINA)
 
 
 def _entity(rng: random.Random, kind: str, division: str, used: set[str], on: date) -> dict[str, Any]:
     place = _PLACE[division]
     trade = rng.choice(_TRADE)
     industry, scopes = rng.choice(_INDUSTRY)
-    name = f"湘西{trade}{industry}" + _SUFFIX[kind].format(place=place)
+    name: str | None = f"湘西{trade}{industry}" + _SUFFIX[kind].format(place=place)
     if kind == "individual_business":
         name = f"{place}{_person(rng)[0]}记{industry[:2]}店" if rng.random() < 0.8 else None
     scope = "；".join(rng.sample(scopes, rng.randint(2, len(scopes))))
@@ -113,7 +112,7 @@ def demo_events(establishments: int = 1164, changes: int = 362, seed: int = 2018
     used: set[str] = set()
     kinds = [k for k, w in _KIND_MIX for _ in range(w)]
     divisions = list(DIVISIONS)
-    events = []
+    events: list[tuple[datetime, dict[str, Any]]] = []
     for i in range(establishments):
         division = rng.choice(divisions)
         moment = _working_moment(rng, date(2018, 1, 2), date(2018, 5, 25))

@@ -1,20 +1,80 @@
-"""Intake: a registration result as the API received it -> a validated domain event."""
+"""Intake: a registration result as the API receives it (``RegistrationIn``, the v1 contract's request
+model; unknown fields are refused) -> a validated domain event."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from signing.canonical import canonical_json
 
-from .api.schemas import RegistrationIn
 from .domain.entity import Capital, EntityDetails, EntityKind, Term
 from .domain.errors import FieldError, InvalidInput
 from .domain.lifecycle import RegistrationKind
 from .domain.uscc import Uscc, UsccError
 from .events import Authority, RegistrationEventIn
 
-__all__ = ["parse_registration"]
+__all__ = ["AuthorityIn", "CapitalIn", "EntityIn", "RegistrationIn", "TermIn", "parse_registration"]
+
+def _text(max_length: int) -> type[str]:
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]  # type: ignore[return-value]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CapitalIn(_Strict):
+    amount: Annotated[Decimal, Field(description="exact decimal, in 万元", gt=0, max_digits=18, decimal_places=6)]
+    unit: Literal["万元"]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+
+
+class TermIn(_Strict):
+    from_: Annotated[date, Field(alias="from")]
+    to: date | None = Field(description="null: open-ended (长期)")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class EntityIn(_Strict):
+    """All items but ``uscc`` are required for establishment and change, and ignored for
+    cancellation and revocation."""
+
+    uscc: _text(32)  # type: ignore[valid-type]
+    name: _text(100) | None = None  # type: ignore[valid-type]
+    entity_kind: Literal["company", "branch", "partnership", "sole_proprietorship", "cooperative",
+                         "individual_business"] | None = None
+    entity_type: _text(60) | None = None  # type: ignore[valid-type]
+    representative: _text(100) | None = None  # type: ignore[valid-type]
+    registered_capital: CapitalIn | None = None
+    established_on: date | None = None
+    term: TermIn | None = None
+    business_scope: _text(2000) | None = None  # type: ignore[valid-type]
+    address: _text(200) | None = None  # type: ignore[valid-type]
+    composition: Literal["个人经营", "家庭经营"] | None = None
+
+
+class AuthorityIn(_Strict):
+    name: _text(100)  # type: ignore[valid-type]
+    division_code: Annotated[str, Field(pattern=r"^\d{6}$", description="GB/T 2260 division code")]
+
+
+class RegistrationIn(_Strict):
+    event_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+    kind: Annotated[Literal["establishment", "change", "cancellation", "revocation", "replacement"], Field(
+        description="设立 establishment and 变更 change carry the registered items; 注销 cancellation, 吊销 "
+                    "revocation and 补发 replacement (a new license on loss or damage, same items) carry the "
+                    "entity's USCC and a reason")]
+    decided_at: AwareDatetime
+    authority: AuthorityIn
+    entity: EntityIn
+    reason: _text(500) | None = None  # type: ignore[valid-type]
+
 
 _CLOCK_SKEW = timedelta(minutes=5)  # the registration system's clock may run a little ahead of ours
 _FULL_ITEMS = ("entity_kind", "entity_type", "representative", "established_on", "business_scope", "address")

@@ -7,7 +7,6 @@ answer, with a different body a 409.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Callable
@@ -15,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,49 +23,31 @@ from signing.canonical import canonical_json
 from signing.pdf import PdfSealer
 from signing.tokens import TokenSigner, sign_claims
 
+from .claims import token_claims
 from .db.models import LicenseDocument, LicenseVersion, MarketEntity, RegistrationEvent
 from .db.serials import SerialCounters
+from .domain.china_time import china_date
 from .domain.entity import Capital, EntityDetails, EntityKind, Term
 from .domain.identifiers import LicenseId, LicenseSerial
 from .domain.lifecycle import EntityStatus, LicenseStatus, RegistrationKind, TransitionRefused, check_transition
 from .domain.uscc import Uscc
 from .errors import Conflict
 from .events import RegistrationEventIn
+from .log.writer import IssuanceLog
+from .registry import license_view
 from .rendering.license_pdf import LicensePage, LicenseRenderer
 from .status_lists import StatusLists
-from .translog import IssuanceLog
-from .views import license_view
+from .urls import verify_url
 
-__all__ = ["IssuanceService", "Outcome", "token_claims"]
+__all__ = ["IssuanceService", "Outcome"]
 
-_CHINA = ZoneInfo("Asia/Shanghai")
-_ATTEMPTS = 3  # registration dates are Beijing dates
+_ATTEMPTS = 3  # a transaction that lost a race on a unique key is applied again, at most this often
 
 
 @dataclass(frozen=True)
 class Outcome:
     status: int
     body: dict[str, Any]
-
-
-def token_claims(lic: LicenseVersion, name: str | None, representative: str,
-                 status: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The QR token's claims: what a person matches against the printed license, and the digest.
-
-    ``uscc``, ``name``, ``rep`` (the person line), ``sn`` (证照编号), ``ver``, ``iat`` (issue time,
-    RFC 7519 NumericDate), ``dig`` (base64url SHA-256 of the canonical record) and ``status`` (its
-    place in the published status lists, for checking offline). Nothing more.
-    """
-    claims: dict[str, Any] = {
-        "uscc": lic.uscc, "rep": representative, "sn": lic.serial, "ver": lic.version,
-        "iat": int(lic.issued_at.timestamp()),
-        "dig": base64.urlsafe_b64encode(bytes.fromhex(lic.record_digest)).rstrip(b"=").decode(),
-    }
-    if name:
-        claims["name"] = name
-    if status is not None:
-        claims["status"] = status
-    return claims
 
 
 def _leaf(ev: RegistrationEventIn, lic: LicenseVersion, at: datetime, *, supersedes: str | None = None,
@@ -95,7 +75,8 @@ class IssuanceService:
     def __init__(self, sessions: sessionmaker[Session], write_sessions: sessionmaker[Session],
                  serials: SerialCounters, renderer: LicenseRenderer, sealer: PdfSealer,
                  token_key: Callable[[], TokenSigner], *, log: IssuanceLog, base_url: str, type_code: str,
-                 issuer_code: str, revocation_data: Callable[[], tuple[bytes, ...]], status: StatusLists) -> None:
+                 issuer_code: str, revocation_data: Callable[[datetime], tuple[bytes, ...]],
+                 status: StatusLists) -> None:
         self._sessions = sessions
         self._write_sessions = write_sessions
         self._serials = serials
@@ -203,8 +184,8 @@ class IssuanceService:
             if details.established_on != entity.established_on:
                 raise TransitionRefused("a change keeps the establishment date", code="entity.established_on")
         version = 1 if entity is None else entity.current_version + 1
-        registered_on = ev.decided_at.astimezone(_CHINA).date()
-        day = at.astimezone(_CHINA).date()
+        registered_on = china_date(ev.decided_at)  # registration dates and serial days are Beijing dates
+        day = china_date(at)
         serial = LicenseSerial.compose(ev.authority.division_code, day,
                                        self._serials.next(s, ev.authority.division_code, day))
         license_id = str(LicenseId(self._type_code, self._issuer_code, serial.value, version))
@@ -224,15 +205,17 @@ class IssuanceService:
             token="", pdf_sha256="", event_id=ev.event_id, status_index=self._status.allocate(s, at),
         )
         assert lic.status_index is not None
-        lic.token = sign_claims(token_claims(lic, details.name, details.representative,
-                                             self._status.claim(lic.status_index)), self._token_key())
+        lic.token = sign_claims(token_claims(
+            uscc=lic.uscc, serial=lic.serial, version=version, issued_at=issued_at, record_digest=lic.record_digest,
+            name=details.name, representative=details.representative, status=self._status.claim(lic.status_index)),
+            self._token_key())
         page = LicensePage(details=details, serial=serial.value, version=version, authority=ev.authority.name,
-                           registered_on=registered_on, verify_url=f"{self._base_url}/v/{lic.token}",
+                           registered_on=registered_on, verify_url=verify_url(self._base_url, lic.token),
                            token=lic.token)
         rendered = self._renderer.render(page)
         pdf = self._sealer.seal(rendered.pdf, box=rendered.seal_box, authority=ev.authority.name,
                                 reason=f"{ev.authority.name} 登记 ({ev.kind.value})",
-                                location=ev.authority.division_code)
+                                location=ev.authority.division_code, at=issued_at)
         lic.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
 
         lic.document = LicenseDocument(license_id=license_id, pdf=pdf)
@@ -259,11 +242,12 @@ class IssuanceService:
         lic.leaf_index = self._log.append(s, _leaf(ev, lic, at, supersedes=previous_id), at=at)
         return Outcome(201, {"event_id": ev.event_id, "license": license_view(lic, self._base_url)})
 
-    def long_term(self, pdf: bytes) -> bytes:
-        """A sealed license in its long-term form (PAdES B-LTA), with the CAs' current revocation data."""
-        return self._sealer.long_term(pdf, self._revocation_data())
+    def long_term(self, pdf: bytes, *, at: datetime) -> bytes:
+        """A sealed license in its long-term form (PAdES B-LTA) as of ``at``, with the CAs' revocation
+        data current then."""
+        return self._sealer.long_term(pdf, self._revocation_data(at), at=at)
 
-    def warm_up(self) -> None:
+    def warm_up(self, *, at: datetime) -> None:
         """Sign, render and seal one throwaway license (never stored), so that a new process is ready
         when it says so: its first license would otherwise also pay for loading fonts, the template,
         the QR encoder and the keys (~0.4 s against ~40 ms)."""
@@ -274,8 +258,9 @@ class IssuanceService:
         token = sign_claims({"warm_up": True}, self._token_key())
         rendered = self._renderer.render(LicensePage(
             details=details, serial="0" * 20, version=1, authority="预热", registered_on=date(2018, 5, 31),
-            verify_url=f"{self._base_url}/v/{token}", token=token))
-        self._sealer.seal(rendered.pdf, box=rendered.seal_box, authority="预热", reason="预热", location="000000")
+            verify_url=verify_url(self._base_url, token), token=token))
+        self._sealer.seal(rendered.pdf, box=rendered.seal_box, authority="预热", reason="预热", location="000000",
+                          at=at)
 
     def check_renderable(self, ev: RegistrationEventIn) -> None:
         """Refuse (422) text no embedded font can draw, before anything is written."""

@@ -15,24 +15,18 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from signing.status_list import LIST_BITS, PURPOSES, set_bit, sign_status_list
 from signing.tokens import TokenSigner
 
 from .db.engine import dialect_insert
-from .db.models import LicenseVersion, LogHead, StatusListRow
+from .db.models import LicenseVersion, StatusListRow
+from .log.reader import log_size
 
-__all__ = ["StatusLists", "published"]
+__all__ = ["StatusLists"]
 
 _DRAWS = 64  # at half full, the chance that 64 draws all hit taken indexes is 2^-64
-
-
-def published(sessions: sessionmaker[Session], purpose: str, list_no: int) -> StatusListRow | None:
-    """The signed list as served (its ``token``, and when it was last signed); None if no such list.
-    Read-only: what the verification service serves."""
-    with sessions() as s:
-        return s.get(StatusListRow, (purpose, list_no))
 
 
 class StatusLists:
@@ -52,7 +46,7 @@ class StatusLists:
 
     def allocate(self, s: Session, at: datetime) -> int:
         """A free random index for a new license version (in ``s``'s transaction)."""
-        size = s.scalar(select(LogHead.size).where(LogHead.id == 1)) or 0
+        size = log_size(s)
         list_no = size // (LIST_BITS // 2)
         self._ensure(s, list_no, at)
         for _ in range(_DRAWS):

@@ -1,5 +1,6 @@
 """C2SP signed notes (https://c2sp.org/signed-note) with Ed25519 keys, and tlog-checkpoint bodies
-(https://c2sp.org/tlog-checkpoint). Compatible with golang.org/x/mod/sumdb/note keys and notes."""
+(https://c2sp.org/tlog-checkpoint). Compatible with golang.org/x/mod/sumdb/note keys and notes.
+The verifying half: signing notes (with a private key) is ``note_signing``'s."""
 
 from __future__ import annotations
 
@@ -7,29 +8,28 @@ import base64
 import binascii
 import hashlib
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-__all__ = ["Checkpoint", "NoteError", "NoteSigner", "NoteVerifier", "cosign", "format_checkpoint",
-           "parse_checkpoint"]
+__all__ = ["ED25519_KEY_TYPE", "SIGNATURE_PREFIX", "Checkpoint", "NoteError", "NoteVerifier", "check_name",
+           "format_checkpoint", "key_id_of", "parse_checkpoint"]
 
-_ED25519 = b"\x01"
-_DASH = "\u2014 "  # EM DASH + space begins every signature line
+ED25519_KEY_TYPE = b"\x01"
+SIGNATURE_PREFIX = "\u2014 "  # EM DASH + space begins every signature line
 
 
 class NoteError(Exception):
     """A note, key or checkpoint is malformed, or no signature verifies."""
 
 
-def _key_id(name: str, public: bytes) -> bytes:
+def key_id_of(name: str, public: bytes) -> bytes:
     """signed-note: the key ID is SHA-256(name || 0x0A || type || public key)[:4]."""
-    return hashlib.sha256(name.encode() + b"\n" + _ED25519 + public).digest()[:4]
+    return hashlib.sha256(name.encode() + b"\n" + ED25519_KEY_TYPE + public).digest()[:4]
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str) -> None:
     if not name or any(c.isspace() for c in name) or "+" in name:
         raise NoteError("a key name is non-empty, with no spaces and no '+'")
 
@@ -49,17 +49,17 @@ class NoteVerifier:
             key_id = bytes.fromhex(id_hex)
         except (ValueError, binascii.Error):
             raise NoteError("malformed verifier key") from None
-        _check_name(name)
-        if len(id_hex) != 8 or id_hex != id_hex.lower() or len(raw) != 33 or raw[:1] != _ED25519:
+        check_name(name)
+        if len(id_hex) != 8 or id_hex != id_hex.lower() or len(raw) != 33 or raw[:1] != ED25519_KEY_TYPE:
             raise NoteError("malformed verifier key (not an Ed25519 key)")
-        if _key_id(name, raw[1:]) != key_id:
+        if key_id_of(name, raw[1:]) != key_id:
             raise NoteError("verifier key ID does not match its key")
         return cls(name, key_id, Ed25519PublicKey.from_public_bytes(raw[1:]))
 
     @property
     def vkey(self) -> str:
         raw = self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(_ED25519 + raw).decode()}"
+        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(ED25519_KEY_TYPE + raw).decode()}"
 
     def open(self, note: str) -> str:
         """Verify ``note`` and return its text; raises :class:`NoteError` unless a signature by this
@@ -69,9 +69,9 @@ class NoteVerifier:
             raise NoteError("not a signed note")
         text += "\n"
         for line in sigs[:-1].split("\n"):
-            if not line.startswith(_DASH):
+            if not line.startswith(SIGNATURE_PREFIX):
                 raise NoteError("malformed signature line")
-            name, _, b64 = line[len(_DASH):].partition(" ")
+            name, _, b64 = line[len(SIGNATURE_PREFIX):].partition(" ")
             if name != self.name:
                 continue
             try:
@@ -86,54 +86,6 @@ class NoteVerifier:
                 raise NoteError("the signature does not verify") from None
             return text
         raise NoteError(f"no signature by {self.name} ({self.key_id.hex()})")
-
-
-@dataclass(frozen=True)
-class NoteSigner:
-    name: str
-    private: Ed25519PrivateKey = field(repr=False)
-
-    def __post_init__(self) -> None:
-        _check_name(self.name)
-
-    @cached_property
-    def verifier(self) -> NoteVerifier:
-        raw = self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return NoteVerifier(self.name, _key_id(self.name, raw), self.private.public_key())
-
-    @classmethod
-    def from_skey(cls, skey: str) -> NoteSigner:
-        """Parse Go's ``PRIVATE+KEY+name+hex8+base64(0x01 || seed)``."""
-        parts = skey.strip().split("+", 4)
-        if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
-            raise NoteError("malformed signer key")
-        raw = base64.b64decode(parts[4])
-        if len(raw) != 33 or raw[:1] != _ED25519:
-            raise NoteError("malformed signer key (not an Ed25519 key)")
-        signer = cls(parts[2], Ed25519PrivateKey.from_private_bytes(raw[1:]))
-        if signer.verifier.key_id.hex() != parts[3]:
-            raise NoteError("signer key ID does not match its key")
-        return signer
-
-    @property
-    def skey(self) -> str:
-        """Go's signer-key text: ``PRIVATE+KEY+name+hex8+base64(0x01 || seed)`` (keep it secret)."""
-        seed = self.private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                                          serialization.NoEncryption())
-        return f"PRIVATE+KEY+{self.name}+{self.verifier.key_id.hex()}+{base64.b64encode(_ED25519 + seed).decode()}"
-
-    def sign(self, text: str) -> str:
-        """A signed note: ``text`` (which must end in a newline), a blank line, our signature line."""
-        if not text.endswith("\n") or "\n\n" in text:
-            raise NoteError("note text ends with one newline and has no blank lines")
-        sig = self.private.sign(text.encode())
-        return f"{text}\n{_DASH}{self.name} {base64.b64encode(self.verifier.key_id + sig).decode()}\n"
-
-
-def cosign(text: str, *signers: NoteSigner) -> str:
-    """A signed note carrying one signature line per signer, in order."""
-    lines = [s.sign(text).rpartition("\n\n")[2] for s in signers]
-    return f"{text}\n{''.join(lines)}"
 
 
 @dataclass(frozen=True)

@@ -3,31 +3,36 @@
 A license is sealed with a *certification* signature (DocMDP P=1: no changes allowed; ISO 32000-2
 s.12.8.2.2), PAdES baseline B-T (ETSI EN 319 142-1: CAdES-detached, signing-certificate-v2, a
 signature timestamp), whose widget carries the authority's seal as its appearance.
+
+Time is an argument: the signing time a seal claims and, with the development TSA, the time its
+timestamp proves are both the ``at`` the caller passes. Only the issuing side imports this module.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from io import BytesIO
+from typing import Any
 
 from asn1crypto import parser as asn1_parser
 from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.pdf_utils import content as pdf_content
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigSeedSubFilter
 from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.stamp import StaticStampStyle
 from pyhanko_certvalidator.registry import SimpleCertificateStore
-from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from .errors import SigningError
-from .keys import PdfSigningMaterial
+from .keys.api import EcSigner, PdfSigningMaterial
 from .ltv import extend_to_lta
 from .timestamps import LocalTimeStamper
 
@@ -37,38 +42,55 @@ SEAL_FIELD = "AuthoritySeal"
 _RESERVE_MARGIN = 64  # two DER ECDSA signatures and a timestamp's serial and nonce vary by a few bytes
 
 
-class _CachedKeySigner(signers.SimpleSigner):
-    """pyHanko's ``SimpleSigner`` re-parses its private key on every signature (~ms each); this one
-    signs with a key object parsed once."""
+class _EcPdfSigner(signers.Signer):
+    """A pyHanko ``Signer`` that signs through an ``EcSigner`` (a key in a file or an HSM, used as
+    it is held: pyHanko's ``SimpleSigner`` would re-parse a key on every signature)."""
 
-    def __init__(self, cert: asn1_x509.Certificate, key: ec.EllipticCurvePrivateKey,
+    def __init__(self, cert: asn1_x509.Certificate, signer: EcSigner,
                  chain: tuple[asn1_x509.Certificate, ...]) -> None:
-        super().__init__(signing_cert=cert, signing_key=None,  # type: ignore[arg-type]  # key kept below
-                         cert_registry=SimpleCertificateStore.from_certs(chain), embed_roots=False)
-        self._key = key
-
-    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
-        return self._key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        super().__init__(signing_cert=cert, cert_registry=SimpleCertificateStore.from_certs(chain),
+                         embed_roots=False)
+        self._ec = signer
 
     async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
-        return self.sign_raw(data, digest_algorithm)
+        return self._ec.sign(data, digest_algorithm)
+
+
+class _PdfSignerAt(signers.PdfSigner):
+    """``PdfSigner`` whose signing session takes its time from the caller: pyHanko's session reads
+    the clock (``PdfSigningSession.system_time``) unless told otherwise, and its ``PdfSigner`` offers
+    no way to tell it. That time is the signature dictionary's ``/M``: a PAdES baseline signature
+    claims its signing time there, not in a CMS signing-time attribute (ETSI EN 319 142-1)."""
+
+    def __init__(self, *args: Any, at: datetime, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._at = at
+
+    def init_signing_session(self, pdf_out: BasePdfFileWriter,
+                             existing_fields_only: bool = False) -> PdfSigningSession:
+        session = super().init_signing_session(pdf_out, existing_fields_only=existing_fields_only)
+        session.system_time = self._at
+        return session
 
 
 class PdfSealer:
-    """Seals PDFs: certification signature + timestamp + seal appearance.
+    """Seals PDFs: certification signature + timestamp + seal appearance, signed through
+    ``material.signer``.
 
     ``seal_appearance(authority_name)`` returns a one-page PDF (bytes) drawn at the seal's size; it is
-    the signature widget's appearance. Appearances are cached per authority.
+    the signature widget's appearance. Appearances are cached per authority. ``timestamper`` is the
+    authority's TSA (pyHanko's ``HTTPTimeStamper``); without one, the development TSA
+    (``LocalTimeStamper``) answers, through ``material.tsa``, with the time of each signature.
     """
 
     def __init__(self, material: PdfSigningMaterial, *,
                  seal_appearance: Callable[[str], bytes],
                  timestamper: TimeStamper | None = None) -> None:
         self._material = material
-        self._signer = _CachedKeySigner(material.signer_cert, material.signer_key, material.chain)
+        self._signer = _EcPdfSigner(material.signer_cert, material.signer, material.chain)
         # validators bring their own roots: embedding them only makes every signature larger to parse
-        intermediates = tuple(c for c in material.chain if c.self_signed == "no")  # asn1crypto: yes|maybe|no
-        self._timestamper = timestamper or LocalTimeStamper(material.tsa_cert, material.tsa_key, intermediates)
+        self._intermediates = tuple(c for c in material.chain if c.self_signed == "no")  # asn1crypto: yes|maybe|no
+        self._timestamper = timestamper
         self._seal_appearance = seal_appearance
         self._styles: dict[str, StaticStampStyle] = {}
         # One signature at a time per process: the cached styles hold PdfFileReaders (not safe to
@@ -88,22 +110,33 @@ class PdfSealer:
             self._styles[authority] = style
         return style
 
+    def _timestamper_at(self, at: datetime) -> TimeStamper:
+        """The authority's TSA if one was given (its time is its own), else the development TSA at
+        ``at``."""
+        if self._timestamper is not None:
+            return self._timestamper
+        return LocalTimeStamper(self._material.tsa_cert, self._material.tsa, self._intermediates, at=at)
+
     def seal(self, pdf: bytes, *, box: tuple[float, float, float, float], authority: str,
-             reason: str, location: str) -> bytes:
-        """Return ``pdf`` with an incremental update holding the certification signature.
+             reason: str, location: str, at: datetime) -> bytes:
+        """Return ``pdf`` with an incremental update holding the certification signature (PAdES
+        B-T, ETSI EN 319 142-1) made at ``at``: the signing time it claims (``/M``) is ``at``,
+        and so is its signature timestamp's time when the development TSA makes it.
 
         ``box`` is the seal's rectangle on page 1 (x1, y1, x2, y2 in points). Raises
-        :class:`SigningError` if pyHanko fails. Thread-safe (one signature at a time).
+        :class:`SigningError` if pyHanko or the signer fails. Thread-safe (one signature at a time).
         """
         with self._lock:
-            return self._seal(pdf, box=box, authority=authority, reason=reason, location=location)
+            return self._seal(pdf, box=box, authority=authority, reason=reason, location=location, at=at)
 
-    def long_term(self, pdf: bytes, crls: tuple[bytes, ...]) -> bytes:
-        """The PAdES B-LTA form of a sealed license (``signing/ltv.py``), timestamped by our TSA."""
-        return extend_to_lta(pdf, self._material, self._timestamper, crls)
+    def long_term(self, pdf: bytes, crls: tuple[bytes, ...], *, at: datetime) -> bytes:
+        """The PAdES B-LTA form of a sealed license as of ``at`` (``signing/ltv.py``): its validation
+        data gathered at ``at`` with ``crls``, then a document timestamp (the development TSA's at
+        ``at``). Raises :class:`SigningError`."""
+        return extend_to_lta(pdf, self._material, self._timestamper_at(at), crls, at=at)
 
     def _seal(self, pdf: bytes, *, box: tuple[float, float, float, float], authority: str,
-              reason: str, location: str) -> bytes:
+              reason: str, location: str, at: datetime) -> bytes:
         meta = signers.PdfSignatureMetadata(
             field_name=SEAL_FIELD,
             certify=True,
@@ -115,8 +148,8 @@ class PdfSealer:
         )
         x1, y1, x2, y2 = (round(v) for v in box)
         spec = fields.SigFieldSpec(sig_field_name=SEAL_FIELD, on_page=0, box=(x1, y1, x2, y2))
-        signer = signers.PdfSigner(meta, signer=self._signer, timestamper=self._timestamper,
-                                   stamp_style=self._style(authority), new_field_spec=spec)
+        signer = _PdfSignerAt(meta, signer=self._signer, timestamper=self._timestamper_at(at),
+                              stamp_style=self._style(authority), new_field_spec=spec, at=at)
         try:
             try:
                 return self._sign(signer, pdf)

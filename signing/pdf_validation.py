@@ -2,14 +2,14 @@
 coverage, and no modification after signing beyond PAdES LTA updates. ``skip_diff`` is never used.
 
 Returns findings as data; the verification service turns them into report checks. Validation works
-offline from trust roots (no fetching).
+offline from trust roots (no fetching), as of the time the caller passes. Nothing here signs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from io import BytesIO
 
 from asn1crypto import pem
@@ -23,7 +23,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from .ltv import validate_lta
+from .lta_validation import validate_lta
 
 __all__ = ["TOKEN_PREFIX", "PdfFindings", "load_roots", "validate_license_pdf"]
 
@@ -31,6 +31,7 @@ TOKEN_PREFIX = "elicense-token:"
 
 
 def load_roots(pem_bytes: bytes) -> list[asn1_x509.Certificate]:
+    """The certificates of a PEM bundle (``GET /trust/roots.pem``), as pyHanko takes trust roots."""
     return [asn1_x509.Certificate.load(der) for _, _, der in pem.unarmor(pem_bytes, multiple=True)]
 
 
@@ -52,7 +53,7 @@ class PdfFindings:
     signer: str | None = None
     signed_at: datetime | None = None
     token: str | None = None
-    #: the long-term form (document timestamps after the signature): whether ``signing/ltv.py``
+    #: the long-term form (document timestamps after the signature): whether ``lta_validation``
     #: proves the signature from what the file carries, and why not; None for the form as issued
     long_term: bool | None = None
     long_term_reason: str | None = None
@@ -75,9 +76,12 @@ def _token(reader: PdfFileReader) -> str | None:
     return text[len(TOKEN_PREFIX):] if text.startswith(TOKEN_PREFIX) else None
 
 
-def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at: datetime | None = None,
+def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at: datetime,
                          crls: Sequence[bytes] = ()) -> PdfFindings:
-    """Validate the (single) certification signature of a license PDF at time ``at`` (None: now).
+    """Validate the (single) certification signature of a license PDF as of ``at``, pyHanko's model
+    (intact, valid, trusted, coverage, modification level; ISO 32000-2 s.12.8), with the long-term
+    form's document timestamps validated by ``lta_validation.validate_lta`` at ``at``. ``crls`` are
+    the CAs' current CRLs, read for a signer revoked for key compromise (``signer_revoked_at``).
 
     Never raises for bad input: any parsing failure is reported as ``malformed``.
     """
@@ -104,7 +108,7 @@ def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at:
         and bool(st.docmdp_ok)
         and stamps_only
     )
-    lta = validate_lta(data, roots, at=at or datetime.now(UTC)) if len(sigs) > 1 and stamps_only else None
+    lta = validate_lta(data, roots, at=at) if len(sigs) > 1 and stamps_only else None
     entire = st.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
         st.coverage == SignatureCoverageLevel.ENTIRE_REVISION and level == ModificationLevel.LTA_UPDATES
     )

@@ -85,7 +85,7 @@ class StatusList:
 def verify_status_list(token: str, keyring: Keyring, *, at: datetime) -> StatusList:
     """Verify a published list with the issuer's public keys and check it is within its validity
     period at ``at``. Raises :class:`SigningPackageError` (``status.*``) otherwise."""
-    credential = verify_claims(token, keyring)
+    credential = verify_claims(token, keyring, at=at)
     try:
         status = StatusList(credential)
     except (KeyError, TypeError, ValueError, OSError) as e:

@@ -1,7 +1,8 @@
 """RFC 3161 timestamping. The development TSA signs locally with the dev PKI's TSA key (ECDSA).
 
-pyHanko ships ``DummyTimeStamper`` as its test double, but it is RSA-only and re-parses its key on
-every request; this subclass keeps the parsed ECDSA key and changes only the signing step.
+pyHanko ships ``DummyTimeStamper`` as its test double, but it is RSA-only and wants the key itself;
+this subclass signs through an ``EcSigner`` (a key in a file or an HSM) and changes only the signing
+step. Its time is fixed at construction (``at``): the caller's clock, never this module's.
 """
 
 from __future__ import annotations
@@ -11,25 +12,28 @@ from datetime import datetime
 from asn1crypto import algos, cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
 from pyhanko.sign import general
 from pyhanko.sign.general import simple_cms_attribute
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
+from .keys.api import EcSigner
+
 __all__ = ["LocalTimeStamper"]
 
 
 class LocalTimeStamper(DummyTimeStamper):
-    """An in-process TSA: answers every request with a token signed by ``tsa_key`` (ECDSA).
+    """An in-process TSA: answers every request with a token (RFC 3161 s.2.4.2) signed by ``tsa``,
+    whose ``genTime`` and CMS signing time are ``at``.
 
     For development and tests; production points pyHanko's HTTP timestamper at the authority's TSA.
     """
 
-    def __init__(self, tsa_cert: asn1_x509.Certificate, tsa_key: ec.EllipticCurvePrivateKey,
-                 chain: tuple[asn1_x509.Certificate, ...] = ()) -> None:
-        super().__init__(tsa_cert=tsa_cert, tsa_key=None, certs_to_embed=chain)  # type: ignore[arg-type]
-        self._key = tsa_key
+    def __init__(self, tsa_cert: asn1_x509.Certificate, tsa: EcSigner,
+                 chain: tuple[asn1_x509.Certificate, ...] = (), *, at: datetime) -> None:
+        super().__init__(tsa_cert=tsa_cert, tsa_key=None, certs_to_embed=chain,  # type: ignore[arg-type]
+                         fixed_dt=at)  # the key is used through ``tsa`` alone
+        self._tsa = tsa
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str,
                        dt: datetime) -> tuple[bytes, cms.CMSAttributes]:
@@ -41,8 +45,7 @@ class LocalTimeStamper(DummyTimeStamper):
             simple_cms_attribute("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
             simple_cms_attribute("message_digest", digest.finalize()),
         ])
-        signature = self._key.sign(signed_attrs.dump(), ec.ECDSA(get_pyca_cryptography_hash(md_algorithm)))
-        return signature, signed_attrs
+        return self._tsa.sign(signed_attrs.dump(), md_algorithm), signed_attrs
 
     def _build_signed_data(self, tst_info_data: bytes, md_algorithm: str, signature: bytes,
                            signed_attrs: cms.CMSAttributes) -> dict:  # type: ignore[type-arg]

@@ -1,4 +1,5 @@
-"""The one wrapper around JOSE (python-jose): compact JWS, ES256 only.
+"""The one wrapper around JOSE (python-jose): compact JWS, ES256 only. The public side (keyrings,
+verification) plus the composition of a JWS with a signer; private keys live in ``signing.keys``.
 
 Rules (DESIGN.md, RFC 8725): the ``alg`` allow-list (ES256) and the ``kid`` allow-list are checked on
 the raw header before any key is touched or the payload decoded; keys are handed to the library as
@@ -19,9 +20,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jose import jws
 from jose.exceptions import JOSEError
 
@@ -35,7 +34,6 @@ __all__ = [
     "InvalidToken",
     "Keyring",
     "TokenSigner",
-    "TokenSigningKey",
     "check_times",
     "jwk_thumbprint",
     "public_jwk_of",
@@ -75,44 +73,25 @@ def jwk_thumbprint(jwk: Mapping[str, str]) -> str:
 
 
 def public_jwk_of(key: ec.EllipticCurvePublicKey) -> dict[str, str]:
+    """The JWK (RFC 7517, RFC 7518 s.6.2.1) of a P-256 public key, ``kid`` its RFC 7638 thumbprint."""
     nums = key.public_numbers()
     jwk = {"kty": "EC", "crv": "P-256", "x": _b64u(nums.x.to_bytes(32, "big")),
            "y": _b64u(nums.y.to_bytes(32, "big"))}
     return {**jwk, "kid": jwk_thumbprint(jwk), "alg": ALGORITHM, "use": "sig"}
 
 
-@dataclass(frozen=True)
-class TokenSigningKey:
-    """A private ES256 key, held as PEM text, with its RFC 7638 ``kid``. Any object with ``kid``,
-    ``public_jwk`` and ``sign_es256`` signs tokens (a key in an HSM: ``signing/pkcs11.py``)."""
-
-    private_pem: str = field(repr=False)
-    public_jwk: dict[str, str]
-    _key: ec.EllipticCurvePrivateKey = field(repr=False, compare=False)
-
-    @property
-    def kid(self) -> str:
-        return self.public_jwk["kid"]
-
-    @classmethod
-    def from_pem(cls, pem: str) -> TokenSigningKey:
-        key = serialization.load_pem_private_key(pem.encode(), None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-            raise SigningPackageError("token keys are ECDSA P-256", code="keys.wrong_type")
-        return cls(pem, public_jwk_of(key.public_key()), key)
-
-    def sign_es256(self, signing_input: bytes) -> bytes:
-        """RFC 7518 s.3.4: the ECDSA P-256 SHA-256 signature as R || S, 32 bytes each."""
-        r, s = decode_dss_signature(self._key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
-
-
 class TokenSigner(Protocol):
+    """An ES256 signing key, wherever it is held (``signing.keys.files.TokenSigningKey``, a key in an
+    HSM: ``signing.keys.pkcs11``): its RFC 7638 ``kid``, its public JWK, and the signature."""
+
     @property
     def kid(self) -> str: ...
     @property
     def public_jwk(self) -> dict[str, str]: ...
-    def sign_es256(self, signing_input: bytes) -> bytes: ...
+    def sign_es256(self, signing_input: bytes) -> bytes:
+        """RFC 7518 s.3.4: the ECDSA P-256 SHA-256 signature over ``signing_input`` as R || S, 32 bytes
+        each."""
+        ...
 
 
 #: the validity window of a key in our JWKS (members of our own; JOSE libraries ignore them): from
@@ -162,12 +141,13 @@ class Keyring:
             raise InvalidToken("token.key_retired")
 
 
-def sign_claims(claims: Mapping[str, Any], key: TokenSigner) -> str:
+def sign_claims(claims: Mapping[str, Any], signer: TokenSigner) -> str:
     """Compact JWS (RFC 7515 s.7.1) over the canonical JSON of ``claims`` (UTF-8, unescaped: smaller
-    QR codes), with the header ``{"alg":"ES256","kid":...,"typ":"JWT"}``."""
-    header = json.dumps({"alg": ALGORITHM, "kid": key.kid, "typ": "JWT"}, separators=(",", ":"), sort_keys=True)
+    QR codes), with the header ``{"alg":"ES256","kid":...,"typ":"JWT"}``, signed by ``signer``.
+    Raises what the signer raises (``SigningError`` from an HSM that refuses)."""
+    header = json.dumps({"alg": ALGORITHM, "kid": signer.kid, "typ": "JWT"}, separators=(",", ":"), sort_keys=True)
     signing_input = f"{_b64u(header.encode())}.{_b64u(canonical_json(dict(claims)))}"
-    return f"{signing_input}.{_b64u(key.sign_es256(signing_input.encode()))}"
+    return f"{signing_input}.{_b64u(signer.sign_es256(signing_input.encode()))}"
 
 
 def _header(token: str) -> dict[str, Any]:
@@ -185,15 +165,23 @@ def _header(token: str) -> dict[str, Any]:
     return header
 
 
-def verify_claims(token: str, keyring: Keyring, *, at: datetime | None = None) -> dict[str, Any]:
-    """Verify ``token`` against ``keyring`` and return its claims.
+def verify_claims(token: str, keyring: Keyring, *, at: datetime) -> dict[str, Any]:
+    """Verify ``token`` against ``keyring`` as of ``at`` and return its claims.
 
-    Checks, in order: length, shape, ``alg`` == ES256, ``kid`` known, no ``crit`` header, the
-    signature, a JSON-object payload, and when ``at`` is given the ``nbf``/``exp`` claims if present
-    (RFC 7519 s.4.1.4-5). Raises :class:`InvalidToken` with ``reason`` one of ``token.oversized``,
-    ``token.malformed``, ``token.alg``, ``token.unknown_kid``, ``token.signature``,
-    ``token.key_compromised``, ``token.key_retired``, ``token.expired``, ``token.not_yet_valid``.
+    Checks, in order: length, shape, ``alg`` == ES256, ``kid`` known, no ``crit`` or embedded-key
+    header, the signature (RFC 7515 s.5.2), a JSON-object payload, the key's validity window at the
+    token's ``iat``, and the ``nbf``/``exp`` claims at ``at`` if present (RFC 7519 s.4.1.4-5). Raises
+    :class:`InvalidToken` with ``reason`` one of ``token.oversized``, ``token.malformed``, ``token.alg``,
+    ``token.unknown_kid``, ``token.signature``, ``token.key_compromised``, ``token.key_retired``,
+    ``token.expired``, ``token.not_yet_valid``.
     """
+    claims = _verify_signature(token, keyring)
+    check_times(claims, at)
+    return claims
+
+
+def _verify_signature(token: str, keyring: Keyring) -> dict[str, Any]:
+    """Everything :func:`verify_claims` checks but the time claims (which depend on when)."""
     header = _header(token)
     if header.get("alg") != ALGORITHM:
         raise InvalidToken("token.alg")
@@ -213,8 +201,6 @@ def verify_claims(token: str, keyring: Keyring, *, at: datetime | None = None) -
     if not isinstance(claims, dict):
         raise InvalidToken("token.malformed")
     keyring.check_window(kid, claims)
-    if at is not None:
-        check_times(claims, at)
     return claims
 
 
@@ -238,9 +224,10 @@ class CachingVerifier:
         self._verified = lru_cache(maxsize=maxsize)(self._verify)
 
     def _verify(self, token: str) -> dict[str, Any]:
-        return verify_claims(token, self.keyring)
+        return _verify_signature(token, self.keyring)
 
     def verify(self, token: str, *, at: datetime) -> dict[str, Any]:
+        """:func:`verify_claims`: the claims of ``token`` as of ``at``; raises :class:`InvalidToken`."""
         claims: dict[str, Any] = self._verified(token)
         check_times(claims, at)
         return claims

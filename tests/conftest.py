@@ -8,13 +8,14 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from license_service.domain.uscc import ALPHABET, check_character, organisation_check
-from signing.keys import ensure_dev_keys
+from signing.keys.files import ensure_dev_keys
 
 PG_ADMIN_URL = os.environ.get("ELICENSE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -22,7 +23,7 @@ PG_ADMIN_URL = os.environ.get("ELICENSE_TEST_PG", "postgresql://postgres@127.0.0
 @pytest.fixture(scope="session")
 def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("keys")
-    ensure_dev_keys(d)
+    ensure_dev_keys(d, at=datetime.now(UTC))
     return d
 
 

@@ -1,20 +1,16 @@
-"""The verification service's ASGI apps.
-
-``create_app`` serves verification alone (public page, platform API, public keys) with no private
-key loaded; ``create_combined_app`` serves it beside the issuing service (development, one process).
-"""
+"""The verification service's ASGI app, built from the read-only runtime and public keys alone: the
+public page, the platform verification API, the public keys, status lists and the log's read API.
+It holds no private key and its import closure holds nothing that can sign (a structure test checks)."""
 
 from __future__ import annotations
 
-from typing import Any
+from fastapi import FastAPI
 
-from fastapi import APIRouter, FastAPI
-
-from license_service import app as issuing
-from license_service.api.routes import public_router
-from license_service.api.routes import router as issuing_router
 from license_service.config import Settings
-from license_service.services import Services
+from license_service.runtime.read import ReadRuntime
+from license_service.web.app import base_app
+from license_service.web.operations import router as operations_router
+from license_service.web.trust import router as trust_router
 
 from .audit_page import router as audit_router
 from .log_routes import router as log_router
@@ -24,51 +20,35 @@ from .recorder import VerificationRecorder
 from .routes import VerifyState, hot_router, router
 from .service import VerificationService
 
-__all__ = ["create_app", "create_combined_app", "served_openapi"]
+__all__ = ["ROUTERS", "create_app", "mount_verification"]
+
+#: in the order Starlette tries them: the hot path first, then operations and trust material, then the rest
+ROUTERS = (hot_router, operations_router, trust_router, router, log_router, audit_router)
 
 
-# Starlette tries routes in order: verification, the hot path, goes before the issuing routes
-_VERIFY_ROUTERS = (hot_router, public_router, router, log_router, audit_router)
-_COMBINED_ROUTERS = (*_VERIFY_ROUTERS, issuing_router)
-
-
-def _build(settings: Settings, services: Services, routers: tuple[APIRouter, ...]) -> FastAPI:
-    s = settings
-    app = issuing.base_app(settings)
-    app.state.services = services
-    recorder = VerificationRecorder(services.write_sessions, s.verification_record_interval_ms / 1000)
+def mount_verification(app: FastAPI, runtime: ReadRuntime, settings: Settings | None = None) -> None:
+    """Serve verification on ``app`` (a ``base_app``) over ``runtime``, with the limits of ``settings``
+    (default: the runtime's)."""
+    s = settings or runtime.settings
+    app.state.runtime = runtime
+    recorder = VerificationRecorder(runtime.write_sessions, s.verification_record_interval_ms / 1000)
     app.state.shutdown_hooks.append(recorder.close)  # a graceful stop writes every queued record
     app.state.verify = VerifyState(
-        VerificationService(services.engine, services.sessions, services.keys, s.public_base_url, recorder,
-                            services.log),
+        VerificationService(runtime.engine, runtime.sessions, runtime.keys, s.public_base_url, recorder,
+                            runtime.log),
         PageRenderer(s.templates_dir),
         TokenBucket(s.rate_api_per_second, s.rate_api_burst),
         TokenBucket(s.rate_page_per_second, s.rate_page_burst),
         s.max_pdf_bytes,
-        inline=services.engine.dialect.name == "sqlite",
+        inline=runtime.engine.dialect.name == "sqlite",
     )
-    for r in routers:
+    for r in ROUTERS:
         app.include_router(r)
-    return app
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Verification alone: reads the registry (never migrates it) and public keys only."""
+def create_app(settings: Settings | None = None, runtime: ReadRuntime | None = None) -> FastAPI:
+    """Verification alone: reads the registry (never migrates it) with public keys only."""
     settings = settings or Settings()
-    return _build(settings, services or Services.build(settings, may_migrate=False), _VERIFY_ROUTERS)
-
-
-def create_combined_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """The issuing service and verification in one app (``elicense serve --app all``)."""
-    settings = settings or Settings()
-    app = _build(settings, services or Services.build(settings), _COMBINED_ROUTERS)
-    app.state.startup_hooks.append(lambda: app.state.services.issuance.warm_up())  # ready means ready
+    app = base_app(settings)
+    mount_verification(app, runtime or ReadRuntime.build(settings), settings)
     return app
-
-
-def served_openapi() -> dict[str, Any]:
-    """The combined app's OpenAPI document (built without a database or keys): openapi.yaml."""
-    app = issuing.base_app(Settings())
-    for r in _COMBINED_ROUTERS:
-        app.include_router(r)
-    return app.openapi()

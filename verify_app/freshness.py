@@ -24,11 +24,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from license_service.log.reader import SIZE_SQL
+
 __all__ = ["Generation", "RegistryCache", "usccs_of_leaves"]
 
 log = logging.getLogger("elicense.verify")
-
-_GENERATION_SQL = "SELECT size FROM log_head WHERE id = 1"
 
 
 class Generation:
@@ -57,7 +57,7 @@ class Generation:
         try:
             if conn is None:
                 conn = self._local.conn = self._connect()
-            row = conn.execute(_GENERATION_SQL).fetchone()
+            row = conn.execute(SIZE_SQL).fetchone()
         except Exception:
             log.warning("could not read the registry generation; reading uncached", exc_info=True)
             self._local.conn = None

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from license_service.api.deps import ServicesDep
-from license_service.api.schemas import Problem
 from license_service.errors import NotFound
+from license_service.web.deps import RuntimeDep
+from license_service.web.problems import Problem
 
 __all__ = ["router"]
 
@@ -46,10 +46,10 @@ class ConsistencyOut(BaseModel):
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse, responses=_TEXT)
-def checkpoint(services: ServicesDep) -> PlainTextResponse:
+def checkpoint(runtime: RuntimeDep) -> PlainTextResponse:
     """The latest checkpoint: a C2SP tlog-checkpoint in a C2SP signed note (Ed25519)."""
-    with services.sessions() as s:
-        latest = services.log.latest(s)
+    with runtime.sessions() as s:
+        latest = runtime.log.latest(s)
     if latest is None:
         raise NotFound("the log has no checkpoint yet", code="log.empty")
     return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
@@ -60,42 +60,42 @@ class HandoversOut(BaseModel):
 
 
 @router.get("/key/handovers", response_model=HandoversOut)
-def key_handovers(services: ServicesDep) -> dict[str, list[str]]:
+def key_handovers(runtime: RuntimeDep) -> dict[str, list[str]]:
     """Every change of the checkpoint key, oldest first: signed notes naming the old and the new
     verifier key, each signed by both, so an auditor who pinned a key can follow it to the current one."""
-    return {"handovers": services.keys.log_handovers()}
+    return {"handovers": runtime.keys.log_handovers()}
 
 
 @router.get("/key", response_class=PlainTextResponse, responses=_TEXT)
-def key(services: ServicesDep) -> PlainTextResponse:
+def key(runtime: RuntimeDep) -> PlainTextResponse:
     """The checkpoint verifier key, ``name+keyid+base64`` (C2SP signed-note)."""
-    return PlainTextResponse(services.keys.log_vkey() + "\n")
+    return PlainTextResponse(runtime.keys.log_vkey() + "\n")
 
 
 @router.get("/entries", response_model=EntriesOut, responses=_PROBLEMS)
-def entries(services: ServicesDep, start: Annotated[int, Query(ge=0)],
+def entries(runtime: RuntimeDep, start: Annotated[int, Query(ge=0)],
             end: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
     """Leaves ``[start, end)`` (at most 1000 a call); ``data`` is base64 of the leaf bytes."""
-    with services.sessions() as s:
-        rows = services.log.entries(s, start, end)
+    with runtime.sessions() as s:
+        rows = runtime.log.entries(s, start, end)
     return {"entries": [{"index": i, "data": _b64(d)} for i, d in rows]}
 
 
 @router.get("/proof/inclusion", response_model=InclusionOut, responses=_PROBLEMS)
-def inclusion(services: ServicesDep, index: Annotated[int, Query(ge=0)],
+def inclusion(runtime: RuntimeDep, index: Annotated[int, Query(ge=0)],
               tree_size: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
     """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``tree_size`` leaves."""
-    with services.sessions() as s:
-        hashes = services.log.inclusion(s, index, tree_size)
+    with runtime.sessions() as s:
+        hashes = runtime.log.inclusion(s, index, tree_size)
     return {"index": index, "tree_size": tree_size, "hashes": [_b64(h) for h in hashes]}
 
 
 @router.get("/proof/consistency", response_model=ConsistencyOut, responses=_PROBLEMS)
-def consistency(services: ServicesDep, first: Annotated[int, Query(ge=1)],
+def consistency(runtime: RuntimeDep, first: Annotated[int, Query(ge=1)],
                 second: Annotated[int, Query(ge=1)]) -> dict[str, Any]:
     """RFC 9162 consistency proof between the trees of ``first`` and ``second`` leaves."""
-    with services.sessions() as s:
-        hashes = services.log.consistency(s, first, second)
+    with runtime.sessions() as s:
+        hashes = runtime.log.consistency(s, first, second)
     return {"first": first, "second": second, "hashes": [_b64(h) for h in hashes]}
 
 

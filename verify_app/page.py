@@ -4,15 +4,16 @@ credit system shows; every value goes through Jinja's autoescaping."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from license_service.domain.entity import EntityKind
+from license_service.domain.china_time import CHINA
+from license_service.domain.entity import EntityDetails
 from license_service.domain.numerals import format_date
-from license_service.layout_templates import load_template
+from license_service.printed import printed_lines
 
 from .report import VerificationReport
 
@@ -64,17 +65,15 @@ TEXT: dict[str, dict[str, Any]] = {
 }
 
 
-_CST = timezone(timedelta(hours=8))
-
-
 def _local_date(iso: str) -> str:
-    """``2019-01-02`` or a timestamp -> ``2019年01月02日`` (Beijing date), as the license prints dates."""
-    d = datetime.fromisoformat(iso)
-    return format_date(d.astimezone(_CST).date() if isinstance(d, datetime) and d.tzinfo else d.date())
+    """An ISO date (``2019-01-02``) or instant -> ``2019年01月02日`` (Beijing date), as the license prints dates."""
+    if len(iso) == 10:
+        return format_date(date.fromisoformat(iso))
+    return format_date(datetime.fromisoformat(iso).astimezone(CHINA).date())
 
 
 def _local_time(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(_CST).strftime("%Y-%m-%d %H:%M:%S（北京时间 UTC+8）")
+    return datetime.fromisoformat(iso).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S（北京时间 UTC+8）")
 
 
 class PageRenderer:
@@ -96,17 +95,15 @@ class PageRenderer:
         key = verdict if verdict != "not_in_force" else (lic["status"] if lic else "indeterminate")
         mark, headline, explain = t[key]
         current_url = None
-        rows: list[tuple[str, str]] = []
+        rows: list[tuple[str, str | None]] = []
         if lic:
             on = _local_date(lic["status_changed_at"]) if lic["status_changed_at"] else "—"
             successor = lic["superseded_by"] or {}
             explain = explain.format(on=on, n=successor.get("version", "?"), reason=lic["status_reason"] or "—")
             current_url = lic["current"]["verify_url"] if lic["current"] else None
-            tpl = load_template(self._templates_dir / "license", EntityKind(lic["entity_kind"]))
-            for row in tpl["left"] + tpl["right"]:
-                value = lic.get(row["field"])
-                if value:
-                    rows.append((row["label"] if lang != "en" else _EN_LABELS.get(row["label"], row["label"]), value))
+            left, right = printed_lines(EntityDetails.from_record(lic), self._templates_dir / "license")
+            rows = [(line.label if lang != "en" else _EN_LABELS.get(line.label, line.label), line.value)
+                    for line in left + right if line.value]
         return self._env.get_template("license.html").render(
             t=t, verdict=verdict, banner={"mark": mark, "headline": headline, "explain": explain},
             lic=lic, rows=rows, checks=data["checks"], checked_at=data["checked_at"], current_url=current_url)

@@ -7,18 +7,17 @@ from email.utils import format_datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, File, HTTPException, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from license_service.api.deps import ServicesDep, UsccPath, authenticate, json_body, json_body_spec, now
-from license_service.api.operations import VERIFICATIONS
-from license_service.api.schemas import Problem
-from license_service.auth import Principal
+from license_service.access import Principal
 from license_service.domain.errors import FieldError, InvalidInput
-from license_service.errors import NotFound, RateLimited
-from license_service.status_lists import published
+from license_service.errors import NotFound, RateLimited, TooLarge
+from license_service.web.deps import RuntimeDep, UsccPath, authenticate, json_body, json_body_spec, now
+from license_service.web.operations import VERIFICATIONS
+from license_service.web.problems import Problem
 
 from .page import PageRenderer
 from .ratelimit import TokenBucket
@@ -164,11 +163,11 @@ async def verify_token(request: Request) -> Response:
                              "description": "the signed status list (W3C Bitstring Status List, as a JWS)"},
                        404: _PROBLEMS[422] | {"description": "no such list"}})
 def status_list(purpose: Literal["revocation", "suspension"],
-                list_no: Annotated[int, Path(ge=0, le=1_000_000)], services: ServicesDep) -> Response:
+                list_no: Annotated[int, Path(ge=0, le=1_000_000)], runtime: RuntimeDep) -> Response:
     """A status list, for checking a token's status offline: its ``status.idx`` bit is set when the
     license is no longer in force (revocation) or suspended (suspension). Valid 7 days; re-signed on
     every lifecycle change."""
-    row = published(services.sessions, purpose, list_no)
+    row = runtime.registry.status_list(purpose, list_no)
     if row is None:
         raise NotFound("no status list with this number", code="status.unknown_list")
     return Response(row.token, media_type="application/vc+jwt",
@@ -183,7 +182,7 @@ def verify_pdf(state: StateDep, principal: Platform,
     its embedded token, and agreement of token, PDF and registry."""
     data = file.file.read(state.max_pdf_bytes + 1)
     if len(data) > state.max_pdf_bytes:
-        raise HTTPException(413, f"PDF uploads are limited to {state.max_pdf_bytes} bytes")
+        raise TooLarge(f"PDF uploads are limited to {state.max_pdf_bytes} bytes")
     if not data.startswith(b"%PDF-"):
         raise InvalidInput([FieldError("file", "pdf.not_pdf", "the file is not a PDF (no %PDF- header)")])
     return _answer(state, principal, "pdf", state.service.verify_pdf(data, at=now()))

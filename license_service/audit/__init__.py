@@ -1,2 +1,3 @@
 """``elicense audit``: an auditor's check of the issuance log and the registry, trusting only what
-hashes and signatures prove. ``check`` is pure; ``client`` is the only module that talks HTTP."""
+hashes and signatures prove. ``check`` is pure; ``client`` is the only module that talks HTTP;
+``run`` puts the checks in order over what the client fetches and keeps the auditor's state file."""

@@ -1,7 +1,8 @@
-"""The auditor's checks, pure: the checkpoint's signature with the pinned key, consistency with the
-checkpoint saved last time, the new entries hashing to the new root, and the registry reconciled
-with the log. Every discrepancy is reported as a precise sentence; nothing the server says is
-taken on its word where a hash or a signature can decide."""
+"""The auditor's checks, pure (no I/O): the checkpoint's signature with the pinned key, consistency
+with the checkpoint saved last time, the new entries hashing to the new root, and the registry
+reconciled with the log. Every discrepancy is raised as :class:`AuditFailure` with a precise
+sentence; nothing the server says is taken on its word where a hash or a signature can decide.
+``run`` strings these together and keeps the state file; ``client`` fetches what they check."""
 
 from __future__ import annotations
 
@@ -10,15 +11,14 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
+from signing.keys.api import HANDOVER_TITLE
 from signing.merkle import append_leaf, leaf_hash, root_from_range, verify_consistency
 from signing.note import Checkpoint, NoteError, NoteVerifier, parse_checkpoint
-from signing.rotation import HANDOVER_TITLE
 
-__all__ = ["AuditFailure", "AuditState", "check_consistency", "extend", "follow_handovers", "open_checkpoint",
-           "reconcile", "summarize"]
+__all__ = ["AuditFailure", "AuditState", "check_consistency", "check_growth", "decode_leaves", "extend",
+           "follow_handovers", "open_checkpoint", "reconcile", "summarize"]
 
 _ISSUE = ("establishment", "change", "reissue", "replacement")
 _STATUS_BY_ACTION = {"revocation": "revoked", "cancellation": "cancelled"}
@@ -41,13 +41,12 @@ class AuditState:
     checkpoint: str | None = None
 
     @classmethod
-    def load(cls, path: Path) -> AuditState:
-        return cls(**json.loads(path.read_text())) if path.exists() else cls()
+    def from_json(cls, text: str) -> AuditState:
+        """The state as :meth:`to_json` wrote it."""
+        return cls(**json.loads(text))
 
-    def save(self, path: Path) -> None:
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        tmp.replace(path)
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
 
 
 def follow_handovers(pinned: str, served: str, notes: list[str]) -> list[str]:
@@ -77,9 +76,15 @@ def open_checkpoint(note: str, vkey: str) -> Checkpoint:
         raise AuditFailure(f"the checkpoint does not verify with the pinned key: {e}") from None
 
 
-def check_consistency(state: AuditState, cp: Checkpoint, proof: list[bytes]) -> None:
+def check_growth(state: AuditState, cp: Checkpoint) -> None:
+    """An append-only log never serves a smaller tree than one it checkpointed before."""
     if cp.size < state.size:
         raise AuditFailure(f"the log shrank: it served size {cp.size} after size {state.size} was checkpointed")
+
+
+def check_consistency(state: AuditState, cp: Checkpoint, proof: list[bytes]) -> None:
+    """``cp``'s tree extends the saved one: RFC 9162 s.2.1.4.2 over ``proof``."""
+    check_growth(state, cp)
     if state.size and not verify_consistency(state.size, cp.size, base64.b64decode(state.root), cp.root, proof):
         raise AuditFailure(f"fork: the checkpoint of size {cp.size} is not consistent with the checkpoint of size "
                            f"{state.size} saved earlier (root {state.root})")
@@ -96,6 +101,18 @@ def extend(state: AuditState, cp: Checkpoint, leaves: list[bytes]) -> list[str]:
         raise AuditFailure(f"entries {state.size}..{cp.size - 1} do not hash to the root of the checkpoint of size "
                            f"{cp.size}")
     return [base64.b64encode(h).decode() for h in frontier]
+
+
+def decode_leaves(leaves: list[bytes], first: int = 0) -> list[dict[str, Any]]:
+    """The JSON objects of the leaves at indices ``first``, ``first + 1``... (DESIGN.md: leaf data is
+    canonical JSON). Raises :class:`AuditFailure` naming the first leaf that is not JSON."""
+    out = []
+    for i, data in enumerate(leaves, start=first):
+        try:
+            out.append(json.loads(data))
+        except ValueError:
+            raise AuditFailure(f"leaf {i} is not JSON") from None
+    return out
 
 
 def summarize(leaves: list[dict[str, Any]]) -> dict[str, Any]:
@@ -116,7 +133,7 @@ def reconcile(leaves: list[dict[str, Any]], licenses: list[dict[str, Any]]) -> l
     ended: dict[str, str] = {}
     for i, leaf in enumerate(leaves):
         lid = leaf.get("license_id")
-        lic = by_id.get(lid)  # type: ignore[arg-type]
+        lic = by_id.get(lid)
         if lic is None:
             problems.append(f"leaf {i} ({leaf.get('action')}) names license {lid}, which the registry does not hold")
             continue

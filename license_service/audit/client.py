@@ -1,26 +1,73 @@
 """The auditor's network code: the public log API, and with an auditor credential the registry's
-audit listing. Everything else of ``elicense audit`` is in ``check``."""
+audit listing. Everything else of ``elicense audit`` is in ``check`` (the checks) and ``run`` (their
+order and the state file).
+
+:class:`LogSource` is what the audit reads; :class:`LogClient` reads it over HTTP (DESIGN.md's log
+API). Every transport failure or non-200 answer is an :class:`AuditFailure`: an auditor that cannot
+fetch what it must check does not pass."""
 
 from __future__ import annotations
 
 import base64
-import json
-from typing import Any
+from types import TracebackType
+from typing import Any, Protocol
 
 import httpx
 
 from .check import AuditFailure
 
-__all__ = ["LogClient", "decode_leaves"]
+__all__ = ["LogClient", "LogSource"]
 
 PAGE = 1000
 
 
+class LogSource(Protocol):
+    """The log and registry as an auditor reads them; every method raises :class:`AuditFailure`
+    when it cannot answer."""
+
+    def vkey(self) -> str:
+        """The log key now served (``name+keyid+base64``)."""
+        ...
+
+    def handovers(self) -> list[str]:
+        """The key handover notes, oldest first (``signing`` rotation)."""
+        ...
+
+    def checkpoint(self) -> str:
+        """The latest checkpoint, as a signed note."""
+        ...
+
+    def consistency(self, first: int, second: int) -> list[bytes]:
+        """RFC 9162 s.2.1.4.1 proof between the trees of ``first`` and ``second`` leaves (empty when
+        ``first`` is 0 or equals ``second``)."""
+        ...
+
+    def entries(self, start: int, end: int) -> list[bytes]:
+        """The leaf data of indices ``start`` to ``end - 1``, in order."""
+        ...
+
+    def registry(self) -> list[dict[str, Any]]:
+        """Every license version as the registry's audit listing gives it (needs a credential)."""
+        ...
+
+
 class LogClient:
+    """:class:`LogSource` over HTTP. Close it (or use it as a context manager) when done."""
+
     def __init__(self, base_url: str, *, client_id: str | None = None, client_secret: str | None = None,
                  timeout: float = 30) -> None:
         self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
         self._credential = (client_id, client_secret) if client_id and client_secret else None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> LogClient:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
 
     def _get(self, path: str, **params: Any) -> httpx.Response:
         try:
@@ -68,7 +115,7 @@ class LogClient:
         out: list[dict[str, Any]] = []
         after: str | None = None
         while True:
-            params = {"limit": PAGE, **({"after": after} if after else {})}
+            params: dict[str, str | int] = {"limit": PAGE, **({"after": after} if after else {})}
             r = self._http.get("/api/v1/audit/licenses", params=params, headers=headers)
             if r.status_code != 200:
                 raise AuditFailure(f"GET /api/v1/audit/licenses answered {r.status_code}: {r.text[:200]}")
@@ -78,12 +125,3 @@ class LogClient:
             if after is None:
                 return out
 
-
-def decode_leaves(leaves: list[bytes]) -> list[dict[str, Any]]:
-    out = []
-    for i, data in enumerate(leaves):
-        try:
-            out.append(json.loads(data))
-        except ValueError:
-            raise AuditFailure(f"leaf {i} is not JSON") from None
-    return out

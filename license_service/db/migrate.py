@@ -16,14 +16,16 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from ..errors import ServiceError
+from ..errors import Unavailable
 
 __all__ = ["SchemaNotCurrent", "ensure_schema", "head_revision", "upgrade", "verifier_grants"]
 
 _SCRIPTS = Path(__file__).parent / "migrations"
 
 
-class SchemaNotCurrent(ServiceError):
+class SchemaNotCurrent(Unavailable):
+    """The database schema is not the one this code needs: run `elicense db upgrade`."""
+
     code = "db.schema_not_current"
 
 

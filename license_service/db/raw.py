@@ -3,6 +3,7 @@ overhead dominates."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
@@ -43,7 +44,7 @@ class RawSql:
     def run(self, query: str, params: tuple[object, ...]) -> None:
         self._cursor.execute(self._q(query), params)
 
-    def many(self, query: str, rows: list[tuple[object, ...]]) -> None:
+    def many(self, query: str, rows: Sequence[Sequence[object]]) -> None:
         self._cursor.executemany(self._q(query), rows)
 
     def one(self, query: str, params: tuple[object, ...]) -> Any:

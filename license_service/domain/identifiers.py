@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .errors import DomainError
+from .errors import DomainError, InputError
 
 __all__ = ["LicenseId", "LicenseSerial", "mod37_36"]
 
@@ -25,7 +25,7 @@ def mod37_36(text: str) -> str:
     for ch in text.upper():
         v = _ALNUM.find(ch)
         if v < 0:
-            raise DomainError(f"character {ch!r} is outside 0-9A-Z", code="identifier.alphabet")
+            raise InputError(f"character {ch!r} is outside 0-9A-Z", code="identifier.alphabet")
         s = (p + v) % m or m
         p = (s * 2) % (m + 1)
     return _ALNUM[(m + 1 - p) % m]
@@ -39,7 +39,7 @@ class LicenseSerial:
 
     def __post_init__(self) -> None:
         if not (len(self.value) == 20 and self.value.isdigit()):
-            raise DomainError(f"a license serial is 20 digits, got {self.value!r}", code="serial.format")
+            raise InputError(f"a license serial is 20 digits, got {self.value!r}", code="serial.format")
 
     @classmethod
     def compose(cls, division_code: str, day: date, sequence: int) -> LicenseSerial:
@@ -68,7 +68,7 @@ class LicenseId:
 
     def __post_init__(self) -> None:
         if not 1 <= self.version <= 999:
-            raise DomainError("license version must be 1..999", code="identifier.version")
+            raise InputError("license version must be 1..999", code="identifier.version")
         LicenseSerial(self.serial)
 
     @property
@@ -80,11 +80,11 @@ class LicenseId:
 
     @classmethod
     def parse(cls, text: str) -> LicenseId:
-        """Parse and check; raises :class:`DomainError` (``identifier.format`` / ``identifier.check``)."""
+        """Parse and check; raises :class:`InputError` (``identifier.format`` / ``identifier.check``)."""
         m = _ID_RE.match(text)
         if not m:
-            raise DomainError("not a GB/T 36904 license identifier", code="identifier.format")
+            raise InputError("not a GB/T 36904 license identifier", code="identifier.format")
         lid = cls(m[1], m[2], m[3], int(m[4]))
         if lid.check != m[5]:
-            raise DomainError("identifier check character does not match", code="identifier.check")
+            raise InputError("identifier check character does not match", code="identifier.check")
         return lid

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from .errors import DomainError
+from .errors import InputError
 
 __all__ = ["CURRENCY_NAMES", "capital_in_words", "format_date", "format_term", "yuan_in_words"]
 
@@ -50,14 +50,14 @@ def _group_in_words(n: int) -> str:
 def yuan_in_words(amount: Decimal) -> str:
     """An amount of yuan in financial capital numerals, ending 元整 or with 角/分.
 
-    Raises :class:`DomainError` for negative amounts, amounts of 10^16 yuan or more, or precision
+    Raises :class:`InputError` for negative amounts, amounts of 10^16 yuan or more, or precision
     finer than 分.
     """
     if amount < 0 or amount >= Decimal(10) ** 16:
-        raise DomainError("amount out of range", code="capital.range")
+        raise InputError("amount out of range", code="capital.range")
     fen_exact = amount * 100
     if fen_exact != fen_exact.to_integral_value():
-        raise DomainError("amount is finer than 分 (0.01 yuan)", code="capital.precision")
+        raise InputError("amount is finer than 分 (0.01 yuan)", code="capital.precision")
     fen_total = int(fen_exact)
     yuan, jiao, fen = fen_total // 100, fen_total // 10 % 10, fen_total % 10
     parts: list[str] = []
@@ -97,5 +97,5 @@ def capital_in_words(amount_wan: Decimal, currency: str) -> str:
     try:
         name = CURRENCY_NAMES[currency]
     except KeyError:
-        raise DomainError(f"unknown currency {currency!r}", code="capital.currency") from None
+        raise InputError(f"unknown currency {currency!r}", code="capital.currency") from None
     return name + yuan_in_words(amount_wan * 10000)

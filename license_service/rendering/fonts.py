@@ -128,7 +128,7 @@ class FontSet:
         )
 
     def width(self, text: str, size: float) -> float:
-        return sum(pdfmetrics.stringWidth(s, face, size) for face, s in self.runs(text))
+        return float(sum(pdfmetrics.stringWidth(s, face, size) for face, s in self.runs(text)))
 
     def draw(self, canvas: object, x: float, y: float, text: str, size: float) -> float:
         """Draw a single line at (x, y) switching faces per run; returns the width drawn."""

@@ -20,10 +20,13 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
+from signing.pdf_validation import TOKEN_PREFIX
+
 from ..domain.entity import EntityDetails
 from ..domain.errors import FieldError, InvalidInput
-from ..domain.numerals import capital_in_words, format_date, format_term
+from ..domain.numerals import format_date
 from ..layout_templates import load_template
+from ..printed import PrintedLine, printed_lines, printed_values
 from .fonts import FontSet, UnrenderableText
 from .qr import draw_qr
 from .seal import SEAL_SIZE
@@ -58,21 +61,6 @@ class RenderedLicense:
     seal_box: tuple[float, float, float, float]
 
 
-def _values(page: LicensePage) -> dict[str, str | None]:
-    d = page.details
-    return {
-        "name": d.name,
-        "entity_type": d.entity_type,
-        "representative": d.representative,
-        "composition": d.composition,
-        "business_scope": d.business_scope,
-        "registered_capital": capital_in_words(d.capital.amount, d.capital.currency) if d.capital else None,
-        "established_on": format_date(d.established_on),
-        "term": format_term(d.term.start, d.term.end) if d.term else None,
-        "address": d.address,
-    }
-
-
 class LicenseRenderer:
     """Renders license pages from the per-kind templates in ``templates_dir``."""
 
@@ -84,7 +72,7 @@ class LicenseRenderer:
     def check(self, page: LicensePage) -> None:
         """Raise :class:`InvalidInput` naming every field with characters no font can draw."""
         errors: list[FieldError] = []
-        texts = {f"entity.{k}": v for k, v in _values(page).items()}
+        texts = {f"entity.{k}": v for k, v in printed_values(page.details).items()}
         texts["authority.name"] = page.authority
         for field, text in texts.items():
             if text:
@@ -111,16 +99,16 @@ class LicenseRenderer:
         para.wrap(width, height)
         return para
 
-    def _rows(self, c: Canvas, rows: list[dict[str, str]], values: dict[str, str | None],
-              x: float, top: float, bottom: float, label_w: float, value_w: float) -> None:
+    def _rows(self, c: Canvas, rows: list[PrintedLine], x: float, top: float, bottom: float, label_w: float,
+              value_w: float) -> None:
         y = top
         for i, row in enumerate(rows):
-            value = values[row["field"]]
+            value = row.value
             if value is None:
                 continue
-            self.fonts.draw(c, x, y - 12, _spaced(row["label"]), 12)
+            self.fonts.draw(c, x, y - 12, _spaced(row.label), 12)
             last = i == len(rows) - 1
-            if row["field"] == "business_scope" or last:
+            if row.field == "business_scope" or last:
                 para = self._fit(value, value_w, y - bottom, _SCOPE_SIZES if last else _LINE_SIZES)
             else:
                 para = self._fit(value, value_w, 52, _LINE_SIZES)
@@ -137,13 +125,13 @@ class LicenseRenderer:
 
     def _render(self, page: LicensePage) -> RenderedLicense:
         tpl = load_template(self.templates_dir, page.details.kind)
-        values = _values(page)
+        left, right = printed_lines(page.details, self.templates_dir)
         buf = BytesIO()
         c = Canvas(buf, pagesize=(PAGE_W, PAGE_H), pageCompression=1, invariant=1)
         c.setTitle(f"电子营业执照 {page.details.uscc} v{page.version}")
         c.setAuthor(page.authority)
         c.setSubject(f"USCC {page.details.uscc}; serial {page.serial}; version {page.version}")
-        c.setKeywords(f"elicense-token:{page.token}")
+        c.setKeywords(f"{TOKEN_PREFIX}{page.token}")
         c.setCreator("elicense")
 
         # frame
@@ -181,8 +169,8 @@ class LicenseRenderer:
         # registered items
         c.setFillColor(_INK)
         top = PAGE_H - 222
-        self._rows(c, tpl["left"], values, 60, top, 70, 96, 300)  # type: ignore[arg-type]
-        self._rows(c, tpl["right"], values, 480, top, 210, 96, 230)  # type: ignore[arg-type]
+        self._rows(c, left, 60, top, 70, 96, 300)
+        self._rows(c, right, 480, top, 210, 96, 230)
 
         # authority, date (the seal goes over them: sealer draws it in the signature widget)
         ax, ay = 560, 120

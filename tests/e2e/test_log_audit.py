@@ -204,7 +204,8 @@ def test_audit_catches_a_forked_history(tmp_path_factory: pytest.TempPathFactory
     for it and carries on issuing. Every signature verifies; an auditor who saved a checkpoint before
     the rewrite proves the fork."""
     from signing.merkle import fold, leaf_hash, new_nodes_after_append, node_hash, range_nodes
-    from signing.note import Checkpoint, NoteSigner, format_checkpoint
+    from signing.note import Checkpoint, format_checkpoint
+    from signing.note_signing import NoteSigner
 
     server = _fresh(tmp_path_factory, "log-fork")
     try:

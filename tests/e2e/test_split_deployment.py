@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import entity, event
+from tests.unit.test_structure import forbidden
 
 from .conftest import Server
 
@@ -26,7 +27,9 @@ def split(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Se
     for f in (home / "keys").iterdir():
         if f.suffix in (".pem", ".vkey") or f.name.endswith("jwks.json"):
             shutil.copy(f, public_keys / f.name)
-    verify = Server(home / "verify", app="verify", db=home / "registry.db", keys=public_keys)
+    # every module the process imports is written to its log (python -X importtime)
+    verify = Server(home / "verify", app="verify", db=home / "registry.db", keys=public_keys,
+                    env={"PYTHONPROFILEIMPORTTIME": "1"})
     verify.home.mkdir()
     verify.start()
     yield issuing, verify, public_keys
@@ -89,3 +92,20 @@ def test_verifier_sees_a_change_made_by_another_process_at_once(split: tuple[Ser
                                                         decided_at="2019-03-01T10:00:00+08:00")).json()["license"]
     report = v.post("/api/v1/verify/token", json={"token": other_lic["token"]}).json()
     assert report["status"] == "superseded" and report["license"]["superseded_by"]["license_id"] == v2["license_id"]
+
+
+def test_the_verifier_process_never_loads_what_can_sign(split: tuple[Server, Server, Path]) -> None:
+    """The real ``elicense serve --app verify`` process, after it has verified a token, a PDF and an
+    entity and served a page: not one module that can sign was imported (python -X importtime logs
+    each import as ``import time: self | cumulative | name``)."""
+    issuing, verify, _ = split
+    reg = issuing.client("registrations:write licenses:read")
+    lic = reg.post("/api/v1/registrations", json=event("establishment", entity())).json()["license"]
+    pdf = reg.get(f"/api/v1/licenses/{lic['license_id']}/pdf").content
+    v = httpx.Client(base_url=verify.base, headers=issuing.client("verify").headers, timeout=30)
+    assert v.post("/api/v1/verify/pdf", files={"file": ("l.pdf", pdf, "application/pdf")}).json()["verdict"] == "valid"
+    assert httpx.get(f"{verify.base}/v/{lic['token']}").status_code == 200
+    lines = (verify.home / "server.log").read_text().splitlines()
+    loaded = {line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:") and "|" in line}
+    assert "verify_app.service" in loaded and "signing.pdf_validation" in loaded
+    assert not forbidden(loaded), forbidden(loaded)

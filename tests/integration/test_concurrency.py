@@ -19,13 +19,13 @@ from license_service.db.models import LicenseVersion, LogLeaf
 from license_service.domain.errors import DomainError
 from license_service.intake import parse_registration
 from license_service.issuance import Outcome
-from license_service.services import Services
+from license_service.runtime.issuing import IssuingRuntime
 from tests.conftest import entity, event
 
 
-def _race(services: Services, bodies: list[dict[str, Any]]) -> list[Outcome | DomainError]:
+def _race(runtime: IssuingRuntime, bodies: list[dict[str, Any]]) -> list[Outcome | DomainError]:
     """Apply all bodies at once, one thread each, released together."""
-    services.issuance  # noqa: B018 - build fonts and keys before the race, not inside it
+    runtime.issuance  # noqa: B018 - build fonts and keys before the race, not inside it
     results: list[Outcome | DomainError | BaseException | None] = [None] * len(bodies)
     gate = threading.Barrier(len(bodies))
 
@@ -33,7 +33,7 @@ def _race(services: Services, bodies: list[dict[str, Any]]) -> list[Outcome | Do
         gate.wait()
         at = datetime.now(UTC)
         try:
-            results[i] = services.issuance.apply(
+            results[i] = runtime.issuance.apply(
                 parse_registration(RegistrationIn.model_validate(bodies[i]), frozenset(), at=at), at=at)
         except DomainError as e:  # what the API answers as 4xx
             results[i] = e
@@ -51,11 +51,11 @@ def _race(services: Services, bodies: list[dict[str, Any]]) -> list[Outcome | Do
     return results  # type: ignore[return-value]
 
 
-def test_racing_registrations(services: Services) -> None:
+def test_racing_registrations(runtime: IssuingRuntime) -> None:
     ent = entity()
     est = event("establishment", ent)
     rivals = [event("establishment", ent) for _ in range(5)]
-    results = _race(services, [copy.deepcopy(est) for _ in range(5)] + rivals)
+    results = _race(runtime, [copy.deepcopy(est) for _ in range(5)] + rivals)
     winners = {r.body["license"]["license_id"] for r in results if isinstance(r, Outcome)}
     assert len(winners) == 1  # one establishment, and every replay of it converged on the same answer
     same_event = results[:5]
@@ -66,9 +66,9 @@ def test_racing_registrations(services: Services) -> None:
 
     changes = [event("change", {**ent, "address": f"吉首市人民路{i}号"}, decided_at="2019-01-02T10:00:00+08:00")
                for i in range(8)]
-    results = _race(services, changes + [copy.deepcopy(changes[0]) for _ in range(3)])
+    results = _race(runtime, changes + [copy.deepcopy(changes[0]) for _ in range(3)])
     assert all(isinstance(r, Outcome) for r in results), [r for r in results if not isinstance(r, Outcome)]
-    with services.sessions() as s:
+    with runtime.sessions() as s:
         versions = s.execute(select(LicenseVersion.version, LicenseVersion.leaf_index, LicenseVersion.status)
                              .where(LicenseVersion.uscc == ent["uscc"]).order_by(LicenseVersion.version)).all()
         assert [v.version for v in versions] == list(range(1, 10))  # gapless: 1 + 8 changes

@@ -8,13 +8,13 @@ from fastapi.testclient import TestClient
 
 from license_service.config import REPO_ROOT
 from license_service.demo import DIVISIONS, demo_events, load_demo
-from license_service.services import Services
+from license_service.runtime.issuing import IssuingRuntime
 
 
 def test_openapi_yaml_is_identical_to_what_the_app_serves(anon: TestClient) -> None:
     served = anon.get("/openapi.json").json()
     assert yaml.safe_load((REPO_ROOT / "openapi.yaml").read_text()) == served, \
-        "openapi.yaml is stale: run `elicense openapi > openapi.yaml`"
+        "openapi.yaml is stale: run `python -m devapp.openapi > openapi.yaml`"
 
 
 def test_demo_workload_shape() -> None:
@@ -30,10 +30,10 @@ def test_demo_workload_shape() -> None:
     assert len({e["entity"]["name"] for e in est}) > 500  # varied, not one name repeated
 
 
-def test_demo_twice_adds_nothing(services: Services) -> None:
+def test_demo_twice_adds_nothing(runtime: IssuingRuntime) -> None:
     small = list(demo_events(establishments=6, changes=3, seed=7))
     clock = lambda: datetime.now(UTC)  # noqa: E731
-    first = load_demo(services.issuance, small, clock=clock)
+    first = load_demo(runtime.issuance, small, clock=clock)
     assert sum(first.issued.values()) == 9 and first.already_applied == 0
-    second = load_demo(services.issuance, small, clock=clock)
+    second = load_demo(runtime.issuance, small, clock=clock)
     assert sum(second.issued.values()) == 0 and second.already_applied == 9

@@ -21,10 +21,10 @@ from license_service.api.schemas import RegistrationIn
 from license_service.config import Settings
 from license_service.db.models import LicenseDocument
 from license_service.intake import parse_registration
-from license_service.services import Services
-from signing.keys import ensure_dev_keys
+from license_service.runtime.issuing import IssuingRuntime
+from signing.keys.files import ensure_dev_keys
+from signing.keys.pkcs11 import Pkcs11Signers, generate_keys
 from signing.pdf_validation import load_roots, validate_license_pdf
-from signing.pkcs11 import generate_keys
 from tests.conftest import entity, event
 from tests.e2e.validators import pdfsig
 
@@ -44,8 +44,8 @@ def hsm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp.setenv("SOFTHSM2_CONF", str(conf))  # read when the module initialises, in this process
     subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", "elicense", "--pin", PIN,
                     "--so-pin", "13579"], check=True, capture_output=True)
-    ensure_dev_keys(home / "keys")
-    made = generate_keys(home / "keys", module=MODULE, token_label="elicense", pin=PIN)
+    ensure_dev_keys(home / "keys", at=datetime.now(UTC))
+    made = generate_keys(home / "keys", module=MODULE, token_label="elicense", pin=PIN, at=datetime.now(UTC))
     assert made["pdf_key"] == "document-signer"
     return home
 
@@ -53,24 +53,25 @@ def hsm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_licenses_are_signed_inside_the_token(hsm: Path) -> None:
     keys = hsm / "keys"
     assert not (keys / "document-signer.key").exists() and not (keys / "token.key").exists()
-    services = Services.build(Settings(database_url=f"sqlite:///{hsm}/db.sqlite", keys_dir=keys,
+    runtime = IssuingRuntime.build(Settings(database_url=f"sqlite:///{hsm}/db.sqlite", keys_dir=keys,
                                        public_base_url="http://testserver", key_provider="pkcs11",
                                        pkcs11_module=MODULE, pkcs11_token_label="elicense", pkcs11_pin=PIN))
     at = datetime.now(UTC)
     ev = parse_registration(RegistrationIn.model_validate(event("establishment", entity())), frozenset(), at=at)
-    lic = services.issuance.apply(ev, at=at).body["license"]
-    with services.sessions() as s:
+    lic = runtime.issuance.apply(ev, at=at).body["license"]
+    with runtime.sessions() as s:
         doc = s.get(LicenseDocument, lic["license_id"])
         assert doc is not None
         pdf = doc.pdf
     roots_pem = (keys / "root-ca.pem").read_bytes()
-    f = validate_license_pdf(pdf, load_roots(roots_pem))
+    f = validate_license_pdf(pdf, load_roots(roots_pem), at=datetime.now(UTC))
     assert f.intact and f.valid and f.trusted and f.entire_file and f.unmodified and f.timestamp_trusted
     out = pdfsig(pdf, roots_pem)
     assert "Signature is Valid" in out and "Certificate is Trusted" in out, out
-    jwks = services.keys.token_keyring().jwks()
+    jwks = runtime.keys.token_keyring().jwks()
     obj = jws.deserialize_compact(lic["token"], KeySet.import_key_set(jwks), algorithms=["ES256"])
-    assert obj.protected["kid"] == services.keys.token_signing_key().kid
+    assert isinstance(runtime.signers, Pkcs11Signers)
+    assert obj.protected["kid"] == runtime.signers.token_signer().kid
 
 
 def test_the_private_keys_do_not_leave_the_token(hsm: Path) -> None:

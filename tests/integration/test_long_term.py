@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import DocumentSecurityStore
 
-from license_service.services import Services
-from signing.ltv import validate_lta
+from license_service.runtime.issuing import IssuingRuntime
+from signing.lta_validation import validate_lta
 from signing.pdf_validation import load_roots, validate_license_pdf
 from tests.conftest import entity, event
 
@@ -36,7 +36,7 @@ def _pdf(registrar: TestClient, lic: dict[str, Any], form: str = "issued") -> by
 
 
 def test_the_long_term_form_carries_its_validation_data_and_a_document_timestamp(
-        registrar: TestClient, services: Services) -> None:
+        registrar: TestClient, runtime: IssuingRuntime) -> None:
     lic = _issue(registrar)
     issued, lta = _pdf(registrar, lic), _pdf(registrar, lic, "long-term")
     assert lta.startswith(issued)  # incremental updates after the seal: the sealed bytes are untouched
@@ -48,16 +48,16 @@ def test_the_long_term_form_carries_its_validation_data_and_a_document_timestamp
     assert crl_issuers == {"elicense Dev Issuing CA", "elicense Dev Root CA"}
     certs = {c.subject.native["common_name"] for c in dss.load_certs()}
     assert {"elicense Dev Document Signer", "elicense Dev Time Stamping Authority", "elicense Dev Issuing CA"} <= certs
-    findings = validate_lta(lta, load_roots(services.keys.roots_pem()), at=datetime.now(UTC))
+    findings = validate_lta(lta, load_roots(runtime.keys.roots_pem()), at=datetime.now(UTC))
     assert findings.passed and findings.reason == "lta.ok" and findings.document_timestamps == 1
 
 
-def test_ten_years_later_from_what_the_file_carries(registrar: TestClient, services: Services) -> None:
+def test_ten_years_later_from_what_the_file_carries(registrar: TestClient, runtime: IssuingRuntime) -> None:
     lic = _issue(registrar)
     issued, lta = _pdf(registrar, lic), _pdf(registrar, lic, "long-term")
-    roots = load_roots(services.keys.roots_pem())
+    roots = load_roots(runtime.keys.roots_pem())
     later = datetime.now(UTC) + TEN_YEARS
-    signer = services.keys.pdf_signing().signer_cert
+    signer = PdfFileReader(BytesIO(issued)).embedded_signatures[0].signer_cert
     assert signer.not_valid_after < later - timedelta(days=365 * 5)  # long expired by then
 
     findings = validate_lta(lta, roots, at=later)  # no fetching: ValidationContexts are offline
@@ -99,7 +99,7 @@ def test_the_cas_crls_are_published(anon: TestClient) -> None:
     assert anon.get("/trust/crl/tsa.crl").status_code == 422
 
 
-def test_the_dev_pki_ocsp_responder(anon: TestClient, services: Services) -> None:
+def test_the_dev_pki_ocsp_responder(anon: TestClient, runtime: IssuingRuntime) -> None:
     """RFC 6960 over HTTP POST: the document signer is good (signed by its CA), a serial the CA never
     issued is unknown, a request about a CA that is not ours is refused, garbage is malformed."""
     from cryptography import x509
@@ -107,7 +107,7 @@ def test_the_dev_pki_ocsp_responder(anon: TestClient, services: Services) -> Non
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509 import ocsp
 
-    keys = services.settings.keys_dir
+    keys = runtime.settings.keys_dir
     signer = x509.load_pem_x509_certificate((keys / "document-signer.pem").read_bytes())
     ca = x509.load_pem_x509_certificate((keys / "issuing-ca.pem").read_bytes())
 

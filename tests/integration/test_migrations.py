@@ -22,7 +22,8 @@ from license_service.db.migrate import (
     upgrade,
 )
 from license_service.db.models import Base
-from license_service.services import Services
+from license_service.runtime.issuing import IssuingRuntime
+from license_service.runtime.read import ReadRuntime
 from tests.conftest import pg_database
 
 
@@ -49,10 +50,10 @@ def test_upgrade_gives_the_models_schema(empty_url: str) -> None:
 
 def test_services_refuse_a_schema_that_is_not_current(empty_url: str, keys_dir: Path) -> None:
     with pytest.raises(SchemaNotCurrent, match="run `elicense db upgrade`"):
-        Services.build(Settings(database_url=empty_url, keys_dir=keys_dir), may_migrate=False)
+        ReadRuntime.build(Settings(database_url=empty_url, keys_dir=keys_dir))
     if empty_url.startswith("postgresql"):
         with pytest.raises(SchemaNotCurrent):
-            Services.build(Settings(env="production", database_url=empty_url, keys_dir=keys_dir,
+            IssuingRuntime.build(Settings(env="production", database_url=empty_url, keys_dir=keys_dir,
                                     cert_type_code="T1", issuer_code="I1"))
 
 

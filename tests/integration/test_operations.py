@@ -29,7 +29,7 @@ def test_request_ids_and_json_logs(anon: TestClient) -> None:
     import json
     import logging
 
-    from license_service.api.observability import JsonFormatter
+    from license_service.web.observability import JsonFormatter
 
     r = anon.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123"

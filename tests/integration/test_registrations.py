@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 
 from license_service.db.models import LicenseVersion, LogLeaf, MarketEntity, RegistrationEvent
 from license_service.domain.identifiers import LicenseId
-from license_service.services import Services
+from license_service.runtime.issuing import IssuingRuntime
 from tests.conftest import entity, event
 
 
-def _counts(services: Services) -> tuple[int, int, int]:
-    with services.sessions() as s:
+def _counts(runtime: IssuingRuntime) -> tuple[int, int, int]:
+    with runtime.sessions() as s:
         return tuple(s.scalar(select(func.count()).select_from(t)) or 0  # type: ignore[return-value]
                      for t in (MarketEntity, LicenseVersion, RegistrationEvent))
 
@@ -50,27 +50,27 @@ def test_establishment_issues_version_1(registrar: TestClient) -> None:
     assert got == lic
 
 
-def test_replay_converges_and_conflicting_replay_is_409(registrar: TestClient, services: Services) -> None:
+def test_replay_converges_and_conflicting_replay_is_409(registrar: TestClient, runtime: IssuingRuntime) -> None:
     ev = event("establishment", entity())
     first = registrar.post("/api/v1/registrations", json=ev)
     assert first.status_code == 201
-    before = _counts(services)
+    before = _counts(runtime)
     again = registrar.post("/api/v1/registrations", json=ev)
     assert again.status_code == 200 and again.json() == first.json()
     changed = copy.deepcopy(ev)
     changed["entity"]["address"] = "别的地址1号"
     body = _problem(registrar.post("/api/v1/registrations", json=changed), 409)
     assert body["code"] == "event.conflict"
-    assert _counts(services) == before
+    assert _counts(runtime) == before
 
 
-def test_establishing_an_existing_uscc_is_409(registrar: TestClient, services: Services) -> None:
+def test_establishing_an_existing_uscc_is_409(registrar: TestClient, runtime: IssuingRuntime) -> None:
     ent = entity()
     assert registrar.post("/api/v1/registrations", json=event("establishment", ent)).status_code == 201
-    before = _counts(services)
+    before = _counts(runtime)
     body = _problem(registrar.post("/api/v1/registrations", json=event("establishment", ent)), 409)
     assert body["code"] == "entity.exists"
-    assert _counts(services) == before
+    assert _counts(runtime) == before
 
 
 def test_changing_an_unknown_uscc_is_409(registrar: TestClient) -> None:
@@ -165,13 +165,13 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("what,body,field,rule", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
-def test_bad_input_is_422_naming_field_and_nothing_written(registrar: TestClient, services: Services, what: str,
+def test_bad_input_is_422_naming_field_and_nothing_written(registrar: TestClient, runtime: IssuingRuntime, what: str,
                                                            body: dict[str, Any], field: str, rule: str) -> None:
-    before = _counts(services)
+    before = _counts(runtime)
     problem = _problem(registrar.post("/api/v1/registrations", json=body), 422)
     assert {"field": field, "rule": rule} in [{"field": e["field"], "rule": e["rule"]} for e in problem["errors"]], \
         problem
-    assert _counts(services) == before
+    assert _counts(runtime) == before
 
 
 def test_malformed_json_is_422(registrar: TestClient) -> None:
@@ -214,7 +214,7 @@ def test_public_keys(anon: TestClient) -> None:
 
 
 def test_replacement_on_loss_issues_a_new_version_with_the_same_items(registrar: TestClient,
-                                                                       services: Services) -> None:
+                                                                       runtime: IssuingRuntime) -> None:
     """补发: a new serial and version with unchanged registered items, the old version superseded with
     the reason, logged as its own action; refused for a revoked or unknown entity, and without a reason."""
     ent = entity()
@@ -227,7 +227,7 @@ def test_replacement_on_loss_issues_a_new_version_with_the_same_items(registrar:
     old = registrar.get(f"/api/v1/licenses/{v1['license_id']}").json()
     assert old["status"] == "superseded" and old["superseded_by"] == v2["license_id"]
     assert old["status_reason"] == "遗失补发"
-    with services.sessions() as s:
+    with runtime.sessions() as s:
         records = {lv.version: json.loads(lv.record) for lv in s.scalars(
             select(LicenseVersion).where(LicenseVersion.uscc == ent["uscc"]))}
         leaf = json.loads(s.get(LogLeaf, s.get(LicenseVersion, v2["license_id"]).leaf_index).data)

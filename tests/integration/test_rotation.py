@@ -18,26 +18,30 @@ from license_service.api.schemas import RegistrationIn
 from license_service.config import Settings
 from license_service.db.models import LicenseDocument
 from license_service.intake import parse_registration
-from license_service.services import Services
+from license_service.runtime.issuing import IssuingRuntime
+from license_service.runtime.read import ReadRuntime
 from signing.errors import KeyMaterialError
-from signing.keys import ensure_dev_keys
-from signing.rotation import mark_compromised, revoke_certificate, rotate_pdf_signer, rotate_token_key
-from signing.tokens import TokenSigningKey, sign_claims, verify_claims
+from signing.keys.devpki import OcspResponder
+from signing.keys.files import TokenSigningKey, ensure_dev_keys
+from signing.keys.rotation import mark_compromised, revoke_certificate, rotate_pdf_signer, rotate_token_key
+from signing.tokens import sign_claims, verify_claims
 from tests.conftest import entity, event
 from verify_app.recorder import VerificationRecorder
 from verify_app.service import VerificationService
 
 
-def _start(home: Path) -> tuple[Services, VerificationService]:
-    """A service graph as a (re)started process builds it."""
-    services = Services.build(Settings(database_url=f"sqlite:///{home}/db.sqlite", keys_dir=home / "keys",
-                                       public_base_url="http://testserver"))
-    verifier = VerificationService(services.engine, services.sessions, services.keys, "http://testserver",
-                                   VerificationRecorder(services.write_sessions, 0), services.log)
-    return services, verifier
+def _start(home: Path) -> tuple[IssuingRuntime, VerificationService]:
+    """The two services as (re)started processes build them: the verifier from public keys only."""
+    settings = Settings(database_url=f"sqlite:///{home}/db.sqlite", keys_dir=home / "keys",
+                        public_base_url="http://testserver")
+    issuing = IssuingRuntime.build(settings)
+    read = ReadRuntime.build(settings)
+    verifier = VerificationService(read.engine, read.sessions, read.keys, "http://testserver",
+                                   VerificationRecorder(read.write_sessions, 0), read.log)
+    return issuing, verifier
 
 
-def _issue(services: Services) -> tuple[dict[str, Any], bytes]:
+def _issue(services: IssuingRuntime) -> tuple[dict[str, Any], bytes]:
     at = datetime.now(UTC)
     ev = parse_registration(RegistrationIn.model_validate(event("establishment", entity())), frozenset(), at=at)
     lic: dict[str, Any] = services.issuance.apply(ev, at=at).body["license"]
@@ -53,7 +57,7 @@ def _reason(report: Any, name: str) -> str:
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    ensure_dev_keys(tmp_path / "keys")
+    ensure_dev_keys(tmp_path / "keys", at=datetime.now(UTC))
     return tmp_path
 
 
@@ -61,7 +65,7 @@ def test_token_rotation_and_compromise(home: Path) -> None:
     services, _ = _start(home)
     before, _ = _issue(services)
     old_key = TokenSigningKey.from_pem((home / "keys" / "token.key").read_text())  # a copy that leaks later
-    old_kid, new_kid = rotate_token_key(home / "keys")
+    old_kid, new_kid = rotate_token_key(home / "keys", at=datetime.now(UTC))
     assert old_kid == old_key.kid != new_kid
 
     services, verifier = _start(home)  # restarted
@@ -75,7 +79,7 @@ def test_token_rotation_and_compromise(home: Path) -> None:
     assert "retired_at" not in jwks[new_kid]
 
     # whoever holds the old key cannot date a token after its retirement
-    claims = verify_claims(before["token"], services.keys.token_keyring())
+    claims = verify_claims(before["token"], services.keys.token_keyring(), at=now)
     late = sign_claims({**claims, "iat": jwks[old_kid]["retired_at"] + 60}, old_key)
     assert _reason(verifier.verify_token(late, at=now), "token_signature") == "token.key_retired"
 
@@ -120,7 +124,7 @@ def test_a_pdf_signer_revoked_for_compromise_fails_what_it_sealed_afterwards(hom
 
     time.sleep(1.5)
     _, after = _issue(services)  # an attacker with the stolen key would seal like this
-    revoke_certificate(home / "keys", serial, compromised_from)
+    revoke_certificate(home / "keys", serial, compromised_from, at=datetime.now(UTC))
     _, verifier = _start(home)
     now = datetime.now(UTC)
     assert verifier.verify_pdf(before, at=now).verdict.value == "valid"
@@ -132,11 +136,11 @@ def test_a_pdf_signer_revoked_for_compromise_fails_what_it_sealed_afterwards(hom
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.x509 import ocsp
 
-    from signing.devpki import ocsp_response
-
     cert = x509.load_pem_x509_certificate((home / "keys" / "document-signer.pem").read_bytes())
     ca = x509.load_pem_x509_certificate((home / "keys" / "issuing-ca.pem").read_bytes())
     req = ocsp.OCSPRequestBuilder().add_certificate(cert, ca, hashes.SHA1()).build()
-    answer = ocsp.load_der_ocsp_response(ocsp_response(home / "keys", req.public_bytes(serialization.Encoding.DER)))
+    der = OcspResponder(home / "keys").answer(req.public_bytes(serialization.Encoding.DER), at=now)
+    assert der is not None
+    answer = ocsp.load_der_ocsp_response(der)
     assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
     assert answer.revocation_reason == x509.ReasonFlags.key_compromise

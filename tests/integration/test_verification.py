@@ -16,13 +16,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
+from devapp import create_app as create_combined_app
 from license_service.config import Settings
-from license_service.services import Services
-from signing.keys import ensure_dev_keys
-from signing.tokens import TokenSigningKey, sign_claims
+from license_service.runtime.issuing import IssuingRuntime
+from signing.keys.files import TokenSigningKey, ensure_dev_keys
+from signing.tokens import sign_claims
 from tests.adversarial.attacks import build_corpus
 from tests.conftest import entity, event
-from verify_app.app import create_combined_app
 
 Client = Callable[[str], TestClient]
 
@@ -144,12 +144,12 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, client_for: Client) -> list
     other = _pdf(registrar, _issue(registrar, entity(name="湘西另一家科技有限公司"))["license"])
     # the same layout and token format, from a CA and token key that are not ours, on another registry
     home = tmp_path_factory.mktemp("foreign")
-    ensure_dev_keys(home / "keys")
-    foreign_services = Services.build(Settings(database_url=f"sqlite:///{home}/f.db", keys_dir=home / "keys"))
-    foreign_app = TestClient(create_combined_app(foreign_services.settings, foreign_services))
-    from license_service.auth import create_client
+    ensure_dev_keys(home / "keys", at=datetime.now(UTC))
+    foreign_runtime = IssuingRuntime.build(Settings(database_url=f"sqlite:///{home}/f.db", keys_dir=home / "keys"))
+    foreign_app = TestClient(create_combined_app(foreign_runtime.settings, foreign_runtime))
+    from license_service.oauth import create_client
 
-    cid, secret = create_client(foreign_services.sessions, "f", ["registrations:write", "licenses:read"],
+    cid, secret = create_client(foreign_runtime.sessions, "f", ["registrations:write", "licenses:read"],
                                 at=datetime.now(UTC))
     tok = foreign_app.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
                                                  "client_secret": secret}).json()["access_token"]
@@ -231,13 +231,13 @@ def test_token_corpus(token_corpus: dict[str, tuple[str, str]], verifier: TestCl
 
 
 # -- limits -------------------------------------------------------------------------------------------
-def test_rate_limits_answer_429_with_retry_after(services: Services, registrar: TestClient) -> None:
-    settings = services.settings.model_copy(update={"rate_api_per_second": 0.01, "rate_api_burst": 2,
+def test_rate_limits_answer_429_with_retry_after(runtime: IssuingRuntime, registrar: TestClient) -> None:
+    settings = runtime.settings.model_copy(update={"rate_api_per_second": 0.01, "rate_api_burst": 2,
                                                     "rate_page_per_second": 0.01, "rate_page_burst": 3})
-    app = create_combined_app(settings, services)
-    from license_service.auth import create_client
+    app = create_combined_app(settings, runtime)
+    from license_service.oauth import create_client
 
-    cid, secret = create_client(services.sessions, "limited", ["verify"], at=datetime.now(UTC))
+    cid, secret = create_client(runtime.sessions, "limited", ["verify"], at=datetime.now(UTC))
     c = TestClient(app)
     c.headers["Authorization"] = "Bearer " + c.post("/oauth/token", data={
         "grant_type": "client_credentials", "client_id": cid, "client_secret": secret}).json()["access_token"]

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.iso7064 import mod_37_36  # independent ISO/IEC 7064 implementation
 
-from license_service.domain.errors import DomainError
+from license_service.domain.errors import InputError
 from license_service.domain.identifiers import LicenseId, LicenseSerial, mod37_36
 from license_service.domain.numerals import capital_in_words, format_date, format_term, yuan_in_words
 
@@ -25,14 +25,14 @@ def test_license_id_round_trip_and_check() -> None:
     assert text.startswith("1.2.156.3005.2.DEVBL001.DEVISSUER.43310020180531000001.002.")
     assert LicenseId.parse(text) == lid
     wrong = text[:-1] + ("0" if text[-1] != "0" else "1")
-    with pytest.raises(DomainError) as e:
+    with pytest.raises(InputError) as e:
         LicenseId.parse(wrong)
     assert e.value.code == "identifier.check"
 
 
 def test_serial() -> None:
     assert LicenseSerial.compose("433100", date(2018, 5, 31), 7).value == "43310020180531000007"
-    with pytest.raises(DomainError):
+    with pytest.raises(InputError):
         LicenseSerial("123")
 
 
@@ -48,9 +48,9 @@ def test_capital_in_chinese_capital_numerals(amount: str, words: str) -> None:
 
 def test_capital_other_currency_and_limits() -> None:
     assert capital_in_words(Decimal("10"), "USD") == "美元壹拾万元整"
-    with pytest.raises(DomainError):
+    with pytest.raises(InputError):
         yuan_in_words(Decimal("0.001"))
-    with pytest.raises(DomainError):
+    with pytest.raises(InputError):
         capital_in_words(Decimal("1"), "XXX")
 
 

@@ -21,7 +21,8 @@ from signing.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from signing.note import Checkpoint, NoteError, NoteSigner, NoteVerifier, format_checkpoint, parse_checkpoint
+from signing.note import Checkpoint, NoteError, NoteVerifier, format_checkpoint, parse_checkpoint
+from signing.note_signing import NoteSigner
 
 LEAVES = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243", "5051525354555657",
                                      "606162636465666768696a6b6c6d6e6f")]

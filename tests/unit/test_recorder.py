@@ -37,10 +37,12 @@ def test_batches_in_background_and_flushes_on_close(tmp_path: Path) -> None:
     while _count(sessions) < 100 and time.time() < deadline:
         time.sleep(0.02)
     assert _count(sessions) == 100
-    rec._interval = 3600  # nothing more is written in the background from here on
-    time.sleep(0.1)
-    rec.add(_rec(101))
     rec.close()
+    idle = VerificationRecorder(sessions, interval=3600)  # nothing is written in the background for an hour
+    idle.add(_rec(101))
+    time.sleep(0.1)
+    assert _count(sessions) == 100
+    idle.close()
     assert _count(sessions) == 101
 
 

@@ -1,11 +1,14 @@
-"""Structure that must not rot: dependency arrows (STYLE.md s.1), templates agreeing with the
-domain's per-kind rules, production refusing unsafe settings."""
+"""Structure that must not rot: dependency arrows (STYLE.md s.1, DESIGN.md "Shape"), the verifier's
+import closure, templates agreeing with the domain's per-kind rules, production refusing unsafe
+settings."""
 
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -48,6 +51,56 @@ def test_domain_is_stdlib_only() -> None:
 def test_nothing_imports_verify_app() -> None:
     for pkg in ("signing", "license_service"):
         assert "verify_app" not in _roots(_imports(pkg))
+
+
+def test_nothing_imports_the_composition_root() -> None:
+    for pkg in ("signing", "license_service", "verify_app"):
+        assert "devapp" not in _roots(_imports(pkg)), pkg
+
+
+#: What the verification service must never load, module name -> why. Prefixes: a package and all of
+#: it. (pyHanko's package inits load ``pyhanko.sign.signers`` and ``pyhanko.sign.timestamps.dummy_client``
+#: for any of its validation modules: classes that hold no key until given one; our signer, our TSA and
+#: every loader of a key, which would give them one, are listed here.)
+FORBIDDEN_IN_VERIFIER = {
+    "license_service.app": "the issuing app",
+    "license_service.api.routes": "the issuing router",
+    "license_service.runtime.issuing": "the issuing runtime",
+    "license_service.issuance": "the issuance service",
+    "license_service.oauth": "the access-token issuer",
+    "license_service.log.writer": "the log's appends and checkpoint signing",
+    "license_service.status_lists": "status-list signing",
+    "license_service.rendering": "the PDF renderer",
+    "reportlab": "the PDF renderer's library",
+    "signing.pdf": "the sealer",
+    "signing.ltv": "long-term (B-LTA) extension: a document timestamp",
+    "signing.timestamps": "the local TSA",
+    "signing.keys.devpki": "the development CA",
+    "signing.keys.files": "a loader of private keys",
+    "signing.keys.pkcs11": "an HSM signer",
+    "signing.keys.rotation": "key rotation (writes private keys)",
+    "signing.note_signing": "the checkpoint signer (parses an Ed25519 private key)",
+    "devapp": "the composition root",
+}
+
+
+def forbidden(modules: set[str]) -> dict[str, str]:
+    """The loaded modules that :data:`FORBIDDEN_IN_VERIFIER` names, with why."""
+    return {m: why for m in sorted(modules) for bad, why in FORBIDDEN_IN_VERIFIER.items()
+            if m == bad or m.startswith(bad + ".")}
+
+
+def test_the_verifiers_import_closure_holds_nothing_that_can_sign() -> None:
+    """Import the verification app (and build one, without a database) in a fresh interpreter and
+    list what it loaded."""
+    code = ("import json, sys; import verify_app.app; "
+            "from license_service.web.app import base_app; from license_service.config import Settings; "
+            "app = base_app(Settings()); [app.include_router(r) for r in verify_app.app.ROUTERS]; "
+            "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    loaded = set(json.loads(out.stdout))
+    assert "verify_app.service" in loaded and "signing.pdf_validation" in loaded  # it did load the verifier
+    assert not forbidden(loaded), forbidden(loaded)
 
 
 @pytest.mark.parametrize("kind", list(EntityKind))

@@ -6,14 +6,15 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from signing.devpki import write_private_key
-from signing.tokens import MAX_TOKEN_LENGTH, InvalidToken, Keyring, TokenSigningKey, sign_claims, verify_claims
+from signing.keys.devpki import write_private_key
+from signing.keys.files import TokenSigningKey
+from signing.tokens import MAX_TOKEN_LENGTH, CachingVerifier, InvalidToken, Keyring, sign_claims, verify_claims
 
 
 def _b64(b: bytes) -> str:
@@ -33,11 +34,12 @@ def ring(key: TokenSigningKey) -> Keyring:
 
 
 CLAIMS = {"uscc": "91433101MA4L1A2B9M", "name": "湘西𠮷祥科技有限公司", "sn": "43310020180531000001", "ver": 1}
+AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_round_trip_and_kid_is_rfc7638(key: TokenSigningKey, ring: Keyring) -> None:
     tok = sign_claims(CLAIMS, key)
-    assert verify_claims(tok, ring) == CLAIMS
+    assert verify_claims(tok, ring, at=AT) == CLAIMS
     header = json.loads(base64.urlsafe_b64decode(tok.split(".")[0] + "=="))
     assert header["alg"] == "ES256" and header["kid"] == key.kid
     # RFC 7638 s.3.1 by hand
@@ -53,9 +55,9 @@ def _forge(header: dict[str, object], payload: dict[str, object], sig: bytes = b
     return f"{h}.{p}.{_b64(sig)}"
 
 
-def _reason(token: str, ring: Keyring, **kw: object) -> str:
+def _reason(token: str, ring: Keyring, *, at: datetime = AT) -> str:
     with pytest.raises(InvalidToken) as e:
-        verify_claims(token, ring, **kw)  # type: ignore[arg-type]
+        verify_claims(token, ring, at=at)
     return e.value.reason
 
 
@@ -110,6 +112,20 @@ def test_expiry_and_not_before(key: TokenSigningKey, ring: Keyring) -> None:
     assert _reason(sign_claims({**CLAIMS, "exp": t}, key), ring, at=at) == "token.expired"
     assert _reason(sign_claims({**CLAIMS, "nbf": t + 60}, key), ring, at=at) == "token.not_yet_valid"
     assert verify_claims(sign_claims({**CLAIMS, "exp": t + 1}, key), ring, at=at)["ver"] == 1
+
+
+def test_the_time_is_required_so_an_expired_token_is_always_refused(key: TokenSigningKey, ring: Keyring) -> None:
+    """Before, ``at=None`` skipped the time claims; now there is no way to verify without a time."""
+    expired = sign_claims({**CLAIMS, "exp": int(AT.timestamp()) - 1}, key)
+    with pytest.raises(TypeError):
+        verify_claims(expired, ring)  # type: ignore[call-arg]
+    assert _reason(expired, ring, at=AT) == "token.expired"
+    # the cache remembers signatures, never times: the same token is refused once it has expired
+    verifier = CachingVerifier(ring)
+    assert verifier.verify(expired, at=AT - timedelta(seconds=2))["ver"] == 1
+    with pytest.raises(InvalidToken) as e:
+        verifier.verify(expired, at=AT)
+    assert e.value.reason == "token.expired"
 
 
 def test_embedded_key_headers_are_refused(key: TokenSigningKey, ring: Keyring) -> None:

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the service graph, the authenticated client, scope checks.
+"""FastAPI dependencies both services use: the runtime, the clock, the authenticated client, scope checks.
 
 All ``async def``: none blocks (access tokens are checked from memory), and FastAPI would run a sync
 dependency in the thread pool, a thread hop per dependency per request."""
@@ -13,23 +13,24 @@ from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from ..auth import Principal, verify_access_token
+from ..access import Principal, verify_access_token
 from ..domain.uscc import Uscc
 from ..errors import AuthError
-from ..services import Services
+from ..runtime.read import ReadRuntime
 
 M = TypeVar("M", bound=BaseModel)
 
-__all__ = ["CurrentClient", "ServicesDep", "UsccPath", "authenticate", "json_body", "json_body_spec", "now",
+__all__ = ["CurrentClient", "RuntimeDep", "UsccPath", "authenticate", "json_body", "json_body_spec", "now",
            "require_scope"]
 
 
-async def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
+async def _runtime(request: Request) -> ReadRuntime:
+    runtime: ReadRuntime = request.app.state.runtime
+    return runtime
 
 
-ServicesDep = Annotated[Services, Depends(_services)]
+#: the app's runtime as the read-only interface (an issuing app's routes take their own, richer one)
+RuntimeDep = Annotated[ReadRuntime, Depends(_runtime)]
 
 
 def now() -> datetime:
@@ -43,7 +44,7 @@ def authenticate(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise AuthError("send Authorization: Bearer <access token> (POST /oauth/token)", code="auth.missing")
-    return verify_access_token(token.strip(), request.app.state.services.access_tokens, at=now())
+    return verify_access_token(token.strip(), request.app.state.runtime.access_tokens, at=now())
 
 
 async def _principal(request: Request) -> Principal:
@@ -61,10 +62,10 @@ def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-async def _uscc_path(uscc: str, services: ServicesDep) -> Uscc:
+async def _uscc_path(uscc: str, runtime: RuntimeDep) -> Uscc:
     """A USCC path parameter, validated with the configured legacy allow-list; an invalid one is a
     422 naming ``uscc`` and the rule (UsccError is a FieldError)."""
-    return Uscc.parse(uscc, legacy_allow=services.settings.uscc_legacy_allowlist)
+    return Uscc.parse(uscc, legacy_allow=runtime.settings.uscc_legacy_allowlist)
 
 
 UsccPath = Annotated[Uscc, Depends(_uscc_path)]

@@ -1,4 +1,4 @@
-"""Operations: readiness and Prometheus metrics.
+"""Operations, served by both services: liveness, readiness and Prometheus metrics.
 
 ``/healthz`` says the process is alive; ``/readyz`` says it can serve (database reachable, keys
 loaded, schema current) and answers 503 problem+json naming what is not; ``/metrics`` is the
@@ -10,20 +10,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import Any
 
 from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from ..db.migrate import current_revision, head_revision
-from ..db.models import LogHead
-from .deps import ServicesDep
-from .problems import problem_response
+from ..errors import Unavailable
+from ..log.reader import log_size
+from ..runtime.read import ReadRuntime
+from .deps import RuntimeDep
 
 __all__ = ["ISSUANCE_SECONDS", "LICENSES_ISSUED", "VERIFICATIONS", "router"]
 
@@ -38,52 +38,55 @@ router = APIRouter(tags=["operations"])
 class _LogSize(Collector):
     """The issuance log's size, read from the registry at scrape time (the same for every worker)."""
 
-    def __init__(self, services: Any) -> None:
-        self._services = services
+    def __init__(self, runtime: ReadRuntime) -> None:
+        self._runtime = runtime
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         g = GaugeMetricFamily("elicense_log_size", "Entries in the issuance log")
         try:
-            with self._services.sessions() as s:
-                g.add_metric([], s.execute(select(LogHead.size).where(LogHead.id == 1)).scalar_one_or_none() or 0)
+            with self._runtime.sessions() as s:
+                g.add_metric([], log_size(s))
         except Exception:  # a metrics scrape must not fail because the database is away; readyz says so
             return
         yield g
 
 
+@router.get("/healthz", response_class=PlainTextResponse)
+async def healthz() -> str:  # the process is alive (no docstring: the contract documents none)
+    return "ok"
+
+
 @router.get("/readyz", responses={503: {"description": "not ready (problem+json)"}})
-def readyz(services: ServicesDep) -> Response:
+def readyz(runtime: RuntimeDep) -> Response:
     """Ready to serve: the database answers, the keys this side needs are readable, the schema is current."""
     problems: dict[str, str] = {}
     try:
-        with services.engine.connect() as conn:
+        with runtime.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-        rev, head = current_revision(services.engine), head_revision()
+        rev, head = current_revision(runtime.engine), head_revision()
         if rev != head:
             problems["schema"] = f"at {rev}, needs {head}: run `elicense db upgrade`"
     except Exception as e:  # readiness reports, it does not crash
         problems["database"] = f"unreachable ({type(e).__name__})"
     try:
-        services.keys.token_keyring()
-        services.keys.access_keyring()
-        services.keys.roots_pem()
+        runtime.keys.token_keyring()
+        runtime.keys.access_keyring()
+        runtime.keys.roots_pem()
     except Exception as e:
         problems["keys"] = f"not loaded ({type(e).__name__})"
     if problems:
-        resp = problem_response(503, "Not ready", "; ".join(f"{k}: {v}" for k, v in problems.items()),
-                                "not_ready")
-        return resp
+        raise Unavailable("; ".join(f"{k}: {v}" for k, v in problems.items()), code="not_ready")
     return JSONResponse({"status": "ready"})
 
 
 @router.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-def metrics(services: ServicesDep) -> Response:
+def metrics(runtime: RuntimeDep) -> Response:
     """Prometheus text exposition format."""
     registry: CollectorRegistry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # several workers: add up what each one wrote
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
     out = generate_latest(registry)
     log_registry = CollectorRegistry()
-    log_registry.register(_LogSize(services))
+    log_registry.register(_LogSize(runtime))
     return Response(out + generate_latest(log_registry), media_type=CONTENT_TYPE_LATEST)

@@ -8,7 +8,9 @@ Each CA also publishes a CRL (``NAME.crl``, DER), re-issued whenever it is missi
 the revocation data a PAdES B-LT/B-LTA document carries for its chain, so it validates years later
 from what it holds. The document signer lives three years, as signing certificates do, and the TSA
 fifteen: long after the signer has expired, an archival copy still validates through its document
-timestamp.
+timestamp. ``OcspResponder`` answers OCSP requests for the development CAs.
+
+Time is an argument throughout (``at``): validity periods, CRL and OCSP times all start there.
 """
 
 from __future__ import annotations
@@ -23,14 +25,14 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .errors import KeyMaterialError
+from ..errors import KeyMaterialError
+from .api import DEV_MARK
 
-__all__ = ["DEV_PKI", "REVOKED", "CertSpec", "build_certificate", "dev_ca", "ensure_dev_crls", "ensure_dev_pki",
-           "issue_document_signer", "ocsp_response", "read_revoked", "write_atomically"]
-
-DEV_MARK = "elicense development PKI - not for production"
+__all__ = ["DEV_PKI", "REVOKED", "CertSpec", "OcspResponder", "build_certificate", "dev_ca", "ensure_dev_crls",
+           "ensure_dev_pki", "issue_document_signer", "read_revoked", "write_atomically", "write_private_key"]
 
 
 @dataclass(frozen=True)
@@ -73,18 +75,22 @@ def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
         f.write(pem)
 
 
-def build_certificate(spec: CertSpec, key: ec.EllipticCurvePrivateKey, issuer_cert: x509.Certificate | None,
-           issuer_key: ec.EllipticCurvePrivateKey | None, now: dt.datetime) -> x509.Certificate:
+def build_certificate(spec: CertSpec, public_key: ec.EllipticCurvePublicKey, *,
+                      issuer_cert: x509.Certificate | None, signing_key: ec.EllipticCurvePrivateKey,
+                      at: dt.datetime) -> x509.Certificate:
+    """The certificate ``spec`` declares for ``public_key`` (RFC 5280), valid from a day before ``at``
+    for ``spec.years``, signed by ``signing_key``: the issuer's key, or the subject's own when
+    ``issuer_cert`` is None (a self-signed root)."""
     subject = _name(spec.common_name)
-    pub = key.public_key()
+    pub = public_key
     b = (
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer_cert.subject if issuer_cert else subject)
         .public_key(pub)
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365 * spec.years))
+        .not_valid_before(at - dt.timedelta(days=1))
+        .not_valid_after(at + dt.timedelta(days=365 * spec.years))
         .add_extension(x509.BasicConstraints(ca=spec.ca, path_length=spec.path_length), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(pub), critical=False)
     )
@@ -105,16 +111,14 @@ def build_certificate(spec: CertSpec, key: ec.EllipticCurvePrivateKey, issuer_ce
     )
     if spec.timestamping:  # RFC 3161 s.2.3: the TSA certificate's only EKU, marked critical
         b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
-    return b.sign(issuer_key or key, hashes.SHA256())
+    return b.sign(signing_key, hashes.SHA256())
 
 
-def ensure_dev_pki(directory: Path, specs: Iterable[CertSpec] = DEV_PKI,
-                   now: dt.datetime | None = None) -> list[str]:
+def ensure_dev_pki(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, *, at: dt.datetime) -> list[str]:
     """Create every certificate of ``specs`` that is missing in ``directory`` (``NAME.pem`` and
-    ``NAME.key``); returns the names created. Idempotent: existing pairs are kept. A certificate
-    whose issuer is re-created is re-created too, so the chain always holds.
+    ``NAME.key``), valid from ``at``; returns the names created. Idempotent: existing pairs are
+    kept. A certificate whose issuer is re-created is re-created too, so the chain always holds.
     """
-    now = now or dt.datetime.now(dt.UTC)
     directory.mkdir(parents=True, exist_ok=True)
     certs: dict[str, x509.Certificate] = {}
     keys: dict[str, ec.EllipticCurvePrivateKey] = {}
@@ -131,7 +135,8 @@ def ensure_dev_pki(directory: Path, specs: Iterable[CertSpec] = DEV_PKI,
             p.unlink(missing_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
         issuer = spec.issuer
-        cert = build_certificate(spec, key, certs[issuer] if issuer else None, keys[issuer] if issuer else None, now)
+        cert = build_certificate(spec, key.public_key(), issuer_cert=certs[issuer] if issuer else None,
+                                 signing_key=keys[issuer] if issuer else key, at=at)
         write_private_key(key_path, key)
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         certs[spec.name], keys[spec.name] = cert, key
@@ -171,25 +176,28 @@ def dev_ca(directory: Path, name: str = "issuing-ca") -> tuple[x509.Certificate,
     return x509.load_pem_x509_certificate((directory / f"{name}.pem").read_bytes()), key
 
 
-def issue_document_signer(directory: Path, key: ec.EllipticCurvePrivateKey, now: dt.datetime) -> x509.Certificate:
-    """A document-signer certificate for ``key`` (its public half: the key may live in an HSM) from
-    the development issuing CA, written as ``document-signer.pem``."""
+def issue_document_signer(directory: Path, public_key: ec.EllipticCurvePublicKey, *,
+                          at: dt.datetime) -> x509.Certificate:
+    """A document-signer certificate for ``public_key`` (the private key may live in an HSM) from the
+    development issuing CA, valid from ``at``, written as ``document-signer.pem``. Raises
+    ``KeyMaterialError`` (``keys.no_ca``) where the issuing CA's key is not held (production)."""
     ca = dev_ca(directory)
     if ca is None:
         raise KeyMaterialError("the issuing CA's key is not here (production): have the authority's CA "
                                "certify the document signer's key", code="keys.no_ca")
     spec = next(s for s in DEV_PKI if s.name == "document-signer")
-    cert = build_certificate(spec, key, ca[0], ca[1], now)
+    cert = build_certificate(spec, public_key, issuer_cert=ca[0], signing_key=ca[1], at=at)
     write_atomically(directory / "document-signer.pem", cert.public_bytes(serialization.Encoding.PEM))
     return cert
 
 
-def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, now: dt.datetime | None = None,
+def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, *, at: dt.datetime,
                     force: bool = False) -> list[str]:
-    """(Re-)issue each CA's CRL that is missing or a day old (or all, ``force``): signed by the CA,
-    valid for 30 days, listing what ``revoked.json`` says the CA revoked (reason: key compromise).
-    Returns the names re-issued. Files are replaced atomically (several processes start at once)."""
-    now = now or dt.datetime.now(dt.UTC)
+    """(Re-)issue each CA's CRL (RFC 5280 s.5) that is missing or a day old at ``at`` (or all,
+    ``force``): signed by the CA, issued at ``at`` and valid for 30 days, listing what
+    ``revoked.json`` says the CA revoked (reason: key compromise). Only the CAs whose keys are in
+    ``directory``. Returns the names re-issued. Files are replaced atomically (several processes
+    start at once)."""
     revoked = read_revoked(directory)
     made = []
     for spec in specs:
@@ -198,34 +206,54 @@ def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, now: d
             continue
         if path.exists() and not force:
             issued = x509.load_der_x509_crl(path.read_bytes()).last_update_utc
-            if now - issued < CRL_REISSUE_AFTER:
+            if at - issued < CRL_REISSUE_AFTER:
                 continue
         ca = dev_ca(directory, spec.name)
         if ca is None:
             continue
         cert, key = ca
-        number = int(now.timestamp())
+        number = int(at.timestamp())
         b = (x509.CertificateRevocationListBuilder().issuer_name(cert.subject)
-             .last_update(now).next_update(now + CRL_VALIDITY)
+             .last_update(at).next_update(at + CRL_VALIDITY)
              .add_extension(x509.CRLNumber(number), critical=False)
              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key()), critical=False))
-        for serial, at in revoked.get(spec.name, {}).items():
+        for serial, since in revoked.get(spec.name, {}).items():
             b = b.add_revoked_certificate(
                 x509.RevokedCertificateBuilder().serial_number(int(serial, 16))
-                .revocation_date(dt.datetime.fromisoformat(at))
+                .revocation_date(dt.datetime.fromisoformat(since))
                 .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False).build())
         write_atomically(path, b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER))
         made.append(spec.name)
     return made
 
 
-def ocsp_response(directory: Path, request_der: bytes, now: dt.datetime | None = None) -> bytes:
-    """The development PKI's OCSP responder (RFC 6960): answers for a certificate its CAs issued,
-    signed by that CA (good, revoked for key compromise per ``revoked.json``, or unknown for a serial
-    it never issued); malformedRequest or unauthorized otherwise."""
-    from cryptography.x509 import ocsp
+class OcspResponder:
+    """The development PKI's OCSP responder (RFC 6960) over the CAs whose keys are in ``directory``.
+    Not a key provider's concern: the issuing service builds one beside its signers, in development."""
 
-    now = now or dt.datetime.now(dt.UTC)
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def answer(self, request_der: bytes, *, at: dt.datetime) -> bytes | None:
+        """The DER OCSP response to a DER request, its ``thisUpdate`` ``at`` and ``nextUpdate`` a day
+        later (``producedAt`` is the signing clock's: ``cryptography`` offers no way to set it): for a
+        certificate a development CA issued, signed by that CA (good, revoked for key compromise per
+        ``revoked.json``, or unknown for a serial it never issued); malformedRequest or unauthorized
+        otherwise. None where this folder holds no development CA key (production: the authority's
+        CA runs its own responder)."""
+        if not self._holds_dev_ca():
+            return None
+        return _ocsp_response(self.directory, request_der, at)
+
+    def _holds_dev_ca(self) -> bool:
+        root = self.directory / "root-ca.pem"
+        if not root.exists() or DEV_MARK not in x509.load_pem_x509_certificate(
+                root.read_bytes()).subject.rfc4514_string():
+            return False
+        return any((self.directory / f"{s.name}.key").exists() for s in DEV_PKI if s.ca)
+
+
+def _ocsp_response(directory: Path, request_der: bytes, at: dt.datetime) -> bytes:
     try:
         req = ocsp.load_der_ocsp_request(request_der)
     except ValueError:
@@ -252,7 +280,7 @@ def ocsp_response(directory: Path, request_der: bytes, now: dt.datetime | None =
                   if req.serial_number in issued else ocsp.OCSPCertStatus.UNKNOWN)
         builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
             req.issuer_name_hash, req.issuer_key_hash, req.serial_number, req.hash_algorithm, status,
-            now, now + dt.timedelta(days=1), dt.datetime.fromisoformat(when) if when else None,
+            at, at + dt.timedelta(days=1), dt.datetime.fromisoformat(when) if when else None,
             x509.ReasonFlags.key_compromise if when else None,
         ).responder_id(ocsp.OCSPResponderEncoding.HASH, ca).certificates([ca])
         return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)

@@ -1,8 +1,8 @@
-"""API clients and OAuth 2.0 client-credentials access tokens (RFC 6749 s.4.4).
+"""API clients and minting OAuth 2.0 client-credentials access tokens (RFC 6749 s.4.4): the issuing
+side only (it holds the access key). Checking them is ``access.py``'s, with the public key alone.
 
 Client secrets are 256-bit random strings stored only as scrypt hashes. Access tokens are short-lived
-ES256 JWTs signed with the ``access`` key, so the verification service checks them with the public
-key alone.
+ES256 JWTs signed with the ``access`` key.
 """
 
 from __future__ import annotations
@@ -13,21 +13,18 @@ import hmac
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from signing.tokens import CachingVerifier, InvalidToken, TokenSigningKey, sign_claims
+from signing.tokens import TokenSigner, sign_claims
 
+from .access import AUDIENCE, SCOPES
 from .db.models import ApiClient
-from .errors import AuthError, Forbidden
+from .errors import AuthError, GrantRefused
 
-__all__ = ["SCOPES", "Principal", "create_client", "hash_secret", "issue_access_token", "verify_access_token",
-           "verify_secret"]
+__all__ = ["create_client", "hash_secret", "issue_access_token", "verify_secret"]
 
-SCOPES = frozenset({"registrations:write", "licenses:read", "verify", "audit"})
-AUDIENCE = "elicense-api"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _CLIENT_ID = re.compile(r"cli_[0-9a-f]{20}")  # what create_client makes; anything else is no client
 
@@ -62,17 +59,7 @@ def create_client(sessions: sessionmaker[Session], name: str, scopes: list[str],
     return client_id, secret
 
 
-@dataclass(frozen=True)
-class Principal:
-    client_id: str
-    scopes: frozenset[str]
-
-    def require(self, scope: str) -> None:
-        if scope not in self.scopes:
-            raise Forbidden(f"this token lacks the scope {scope!r}", code="auth.scope")
-
-
-def issue_access_token(sessions: sessionmaker[Session], key: TokenSigningKey, client_id: str, secret: str,
+def issue_access_token(sessions: sessionmaker[Session], key: TokenSigner, client_id: str, secret: str,
                        requested: str | None, *, issuer: str, ttl: int, at: datetime) -> dict[str, object]:
     """RFC 6749 s.4.4.3 token response, or :class:`AuthError` ``invalid_client`` / ``invalid_scope``."""
     with sessions() as s:
@@ -84,8 +71,8 @@ def issue_access_token(sessions: sessionmaker[Session], key: TokenSigningKey, cl
     granted = set(client.scopes.split())
     scopes = set(requested.split()) if requested else granted
     if not scopes <= granted:
-        raise AuthError(f"scope(s) not granted to this client: {' '.join(sorted(scopes - granted))}",
-                        code="invalid_scope")
+        raise GrantRefused(f"scope(s) not granted to this client: {' '.join(sorted(scopes - granted))}",
+                           code="invalid_scope")
     claims = {
         "iss": issuer, "aud": AUDIENCE, "sub": client_id, "scope": " ".join(sorted(scopes)),
         "iat": int(at.timestamp()), "exp": int((at + timedelta(seconds=ttl)).timestamp()),
@@ -96,15 +83,3 @@ def issue_access_token(sessions: sessionmaker[Session], key: TokenSigningKey, cl
 
 
 _DUMMY_HASH = hash_secret(secrets.token_urlsafe(32))
-
-
-def verify_access_token(token: str, verifier: CachingVerifier, *, at: datetime) -> Principal:
-    """Check an access token (signature, audience, expiry at ``at``); raises :class:`AuthError`."""
-    try:
-        claims = verifier.verify(token, at=at)
-    except InvalidToken:
-        raise AuthError("the access token is invalid or expired", code="auth.invalid_token") from None
-    well_formed = isinstance(claims.get("exp"), int) and isinstance(claims.get("sub"), str)
-    if claims.get("aud") != AUDIENCE or not well_formed:
-        raise AuthError("the access token is invalid or expired", code="auth.invalid_token")
-    return Principal(claims["sub"], frozenset(str(claims.get("scope", "")).split()))

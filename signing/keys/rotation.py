@@ -18,6 +18,8 @@ Compromise is another event: ``mark_compromised`` records from when a key is hel
 (``compromised_at`` in the JWKS); a token it signed dated at or after that time is refused with
 ``token.key_compromised`` while older ones still verify. Services read keys at start: restart them
 (one at a time behind the load balancer) after either.
+
+Every function takes the time it acts at (``at``); the command line passes "now".
 """
 
 from __future__ import annotations
@@ -31,15 +33,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ..errors import KeyMaterialError
+from ..note_signing import NoteSigner, cosign
+from .api import HANDOVERS, JWKS_FILES, handover_text
 from .devpki import REVOKED, dev_ca, ensure_dev_crls, issue_document_signer, read_revoked, write_atomically
-from .errors import KeyMaterialError
-from .keys import HANDOVERS, JWKS_FILES
-from .note import NoteSigner, cosign
-from .tokens import TokenSigningKey
+from .files import TokenSigningKey
 
 __all__ = [
-    "HANDOVER_TITLE",
-    "handover_text",
     "mark_compromised",
     "publish_key",
     "revoke_certificate",
@@ -47,9 +47,6 @@ __all__ = [
     "rotate_pdf_signer",
     "rotate_token_key",
 ]
-
-HANDOVER_TITLE = "elicense log key handover"
-
 
 def _pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -63,14 +60,16 @@ def _jwks(directory: Path, purpose: str) -> tuple[Path, dict[str, list[dict[str,
     return path, json.loads(path.read_text())
 
 
-def rotate_token_key(directory: Path, purpose: str = "token", *, at: datetime | None = None) -> tuple[str, str]:
-    """Make a new current ES256 key for ``purpose``; returns (retired kid, new kid)."""
+def rotate_token_key(directory: Path, purpose: str = "token", *, at: datetime) -> tuple[str, str]:
+    """Make a new current ES256 key for ``purpose`` (``token`` or ``access``), valid from ``at``, when
+    the old one is retired; returns (retired kid, new kid). Raises ``KeyMaterialError``
+    (``keys.purpose``) for another purpose."""
     key_path = directory / f"{purpose}.key"
     old = TokenSigningKey.from_pem(key_path.read_text())
     new_pem = _pem(ec.generate_private_key(ec.SECP256R1()))
     new = TokenSigningKey.from_pem(new_pem.decode())
     # the JWKS first: a crash between the two leaves the old key current and the new one published
-    publish_key(directory, purpose, new.public_jwk, at=at or datetime.now(UTC))
+    publish_key(directory, purpose, new.public_jwk, at=at)
     write_atomically(key_path, new_pem, 0o600)
     return old.kid, new.kid
 
@@ -87,7 +86,9 @@ def publish_key(directory: Path, purpose: str, public_jwk: dict[str, str], *, at
 
 
 def mark_compromised(directory: Path, kid: str, since: datetime, purpose: str = "token") -> None:
-    """Hold key ``kid`` compromised from ``since``. The current key must be rotated away first."""
+    """Hold key ``kid`` compromised from ``since`` (``compromised_at`` in the JWKS). Raises
+    ``KeyMaterialError``: ``keys.current`` for the current key (rotate it away first),
+    ``keys.unknown_kid`` for a key the JWKS does not list."""
     jwks_path, jwks = _jwks(directory, purpose)
     current = TokenSigningKey.from_pem((directory / f"{purpose}.key").read_text()).kid
     if kid == current:
@@ -101,9 +102,10 @@ def mark_compromised(directory: Path, kid: str, since: datetime, purpose: str = 
     raise KeyMaterialError(f"no key {kid} in {jwks_path.name}", code="keys.unknown_kid")
 
 
-def rotate_pdf_signer(directory: Path, *, at: datetime | None = None) -> tuple[int, int]:
-    """A new document-signer key and certificate from the development issuing CA; the old
-    certificate is kept in ``retired/``. Returns (old serial, new serial)."""
+def rotate_pdf_signer(directory: Path, *, at: datetime) -> tuple[int, int]:
+    """A new document-signer key and certificate (valid from ``at``) from the development issuing CA;
+    the old certificate is kept in ``retired/``. Returns (old serial, new serial). Raises
+    ``KeyMaterialError`` (``keys.no_ca``) where the issuing CA's key is not held (production)."""
     if dev_ca(directory) is None:
         raise KeyMaterialError("the issuing CA's key is not here (production): have the CA issue the new "
                                "certificate and install it as document-signer.pem and .key", code="keys.no_ca")
@@ -114,19 +116,13 @@ def rotate_pdf_signer(directory: Path, *, at: datetime | None = None) -> tuple[i
                      old.public_bytes(serialization.Encoding.PEM))
     key = ec.generate_private_key(ec.SECP256R1())
     write_atomically(directory / "document-signer.key", _pem(key), 0o600)
-    cert = issue_document_signer(directory, key, at or datetime.now(UTC))
+    cert = issue_document_signer(directory, key.public_key(), at=at)
     return old.serial_number, cert.serial_number
 
 
-def handover_text(old_vkey: str, new_vkey: str, at: datetime) -> str:
-    """The text of a log key handover note: title, old verifier key, new verifier key, time."""
-    return f"{HANDOVER_TITLE}\n{old_vkey}\n{new_vkey}\n{at.astimezone(UTC).isoformat()}\n"
-
-
-def rotate_log_key(directory: Path, *, at: datetime | None = None) -> tuple[str, str]:
-    """A new checkpoint key under the log's name, and a handover note signed by the old key and the
-    new one. Returns (old vkey, new vkey)."""
-    at = at or datetime.now(UTC)
+def rotate_log_key(directory: Path, *, at: datetime) -> tuple[str, str]:
+    """A new checkpoint key under the log's name, and a handover note dated ``at`` signed by the old
+    key and the new one (C2SP signed note, two signatures). Returns (old vkey, new vkey)."""
     old = NoteSigner.from_skey((directory / "log.skey").read_text())
     new = NoteSigner(old.name, Ed25519PrivateKey.generate())
     path = directory / HANDOVERS
@@ -139,16 +135,18 @@ def rotate_log_key(directory: Path, *, at: datetime | None = None) -> tuple[str,
     return old.verifier.vkey, new.verifier.vkey
 
 
-def revoke_certificate(directory: Path, serial: int, since: datetime, issuer: str = "issuing-ca") -> None:
+def revoke_certificate(directory: Path, serial: int, since: datetime, issuer: str = "issuing-ca", *,
+                       at: datetime) -> None:
     """Development PKI: the CA revokes certificate ``serial`` for key compromise from ``since``; its CRL
-    is re-issued at once. (With the authority's PKI, its CA does this and publishes the CRL.)"""
+    is re-issued at once, at ``at``. (With the authority's PKI, its CA does this and publishes the
+    CRL.) Raises ``KeyMaterialError`` (``keys.no_ca``) where the CA's key is not held."""
     if dev_ca(directory, issuer) is None:
         raise KeyMaterialError("the CA's key is not here: have the authority's CA revoke the certificate",
                                code="keys.no_ca")
     revoked = read_revoked(directory)
     revoked.setdefault(issuer, {})[f"{serial:x}"] = since.astimezone(UTC).isoformat()
     _write_json(directory / REVOKED, revoked)
-    ensure_dev_crls(directory, force=True)
+    ensure_dev_crls(directory, at=at, force=True)
 
 
 def _write_json(path: Path, value: object) -> None:

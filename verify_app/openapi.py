@@ -1,9 +1,0 @@
-"""``python -m verify_app.openapi > openapi.yaml``: print the served OpenAPI document as YAML."""
-
-import sys
-
-import yaml
-
-from .app import served_openapi
-
-sys.stdout.write(yaml.safe_dump(served_openapi(), allow_unicode=True, sort_keys=False))
