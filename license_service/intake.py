@@ -1,5 +1,11 @@
 """Intake: a registration result as the API receives it (``RegistrationIn``, the v1 contract's request
-model; unknown fields are refused) -> a validated domain event."""
+model; unknown fields are refused) -> a validated domain event.
+
+Every text field, the USCC and the event id included, is person-entered text under
+:mod:`.domain.text`'s rule (refused if it holds a control, format, separator, private-use or
+unassigned character; stored NFC-normalised), and every date lies in [:data:`EARLIEST_DATE`,
+:data:`END_OF_DATES`). Both hold while the body is validated, before anything else reads it, so
+their refusals are 422s naming the field and the rule like any other validation error."""
 
 from __future__ import annotations
 
@@ -8,20 +14,72 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from signing.canonical import canonical_json
 
 from .domain.entity import Capital, EntityDetails, EntityKind, Term
 from .domain.errors import FieldError, InvalidInput
 from .domain.lifecycle import RegistrationKind
+from .domain.text import person_text
 from .domain.uscc import Uscc, UsccError
 from .events import Authority, RegistrationEventIn
 
-__all__ = ["AuthorityIn", "CapitalIn", "EntityIn", "RegistrationIn", "TermIn", "parse_registration"]
+__all__ = ["EARLIEST_DATE", "END_OF_DATES", "AuthorityIn", "CapitalIn", "EntityIn", "RegistrationIn", "TermIn",
+           "parse_registration"]
+
+
+def _person_text(value: object) -> object:
+    """:func:`~.domain.text.person_text`'s rule as a validation error whose type is its rule code
+    (``text.control_character``...), so the 422 names the field and the rule like any other.
+
+    Runs before pydantic's own string checks: on the text as received (stripping cannot hide a
+    trailing LF), and so that lengths count the normalised text, which is what is stored."""
+    if not isinstance(value, str):
+        return value  # not text: pydantic's string check refuses it next
+    try:
+        return person_text(value, field="text")  # pydantic supplies the field's location
+    except FieldError as err:
+        raise PydanticCustomError(err.code, "{detail}", {"detail": err.detail}) from None
+
 
 def _text(max_length: int) -> type[str]:
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]  # type: ignore[return-value]
+    """Person-entered text: :func:`_person_text`, then stripped, then 1 to ``max_length`` code points.
+
+    (The validator must come after the constraints: pydantic runs the last ``BeforeValidator`` first,
+    and constraints placed after a validator no longer apply to the string itself.)"""
+    constraints = StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+    return Annotated[str, constraints, BeforeValidator(_person_text)]  # type: ignore[return-value]
+
+
+#: the dates a registration may carry: none before 1949-10-01 (the founding of the People's Republic,
+#: before any registration in this registry) and none from 2200-01-01 on (beyond any business term;
+#: also keeps every instant convertible between offsets, which year 1 at +14:00 is not)
+EARLIEST_DATE = date(1949, 10, 1)
+END_OF_DATES = date(2200, 1, 1)
+
+
+def _refuse_out_of_range(on: date, what: str) -> None:
+    if not EARLIEST_DATE <= on < END_OF_DATES:
+        raise PydanticCustomError("date.out_of_range", "{detail}", {
+            "detail": f"{what} {on.isoformat()} is outside {EARLIEST_DATE.isoformat()} to {END_OF_DATES.isoformat()} "
+                      "(exclusive)"})
+
+
+def _date_in_range(on: date) -> date:
+    _refuse_out_of_range(on, "date")
+    return on
+
+
+def _instant_in_range(at: datetime) -> datetime:
+    """Checks the date as written, in the instant's own offset: no conversion (to UTC or anything
+    else) happens before the bound holds."""
+    _refuse_out_of_range(at.date(), "date (in its own offset)")
+    return at
+
+
+_Date = Annotated[date, AfterValidator(_date_in_range)]
 
 
 class _Strict(BaseModel):
@@ -35,8 +93,8 @@ class CapitalIn(_Strict):
 
 
 class TermIn(_Strict):
-    from_: Annotated[date, Field(alias="from")]
-    to: date | None = Field(description="null: open-ended (长期)")
+    from_: Annotated[_Date, Field(alias="from")]
+    to: _Date | None = Field(description="null: open-ended (长期)")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -52,7 +110,7 @@ class EntityIn(_Strict):
     entity_type: _text(60) | None = None  # type: ignore[valid-type]
     representative: _text(100) | None = None  # type: ignore[valid-type]
     registered_capital: CapitalIn | None = None
-    established_on: date | None = None
+    established_on: _Date | None = None
     term: TermIn | None = None
     business_scope: _text(2000) | None = None  # type: ignore[valid-type]
     address: _text(200) | None = None  # type: ignore[valid-type]
@@ -65,12 +123,13 @@ class AuthorityIn(_Strict):
 
 
 class RegistrationIn(_Strict):
-    event_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$"),
+                        BeforeValidator(_person_text)]
     kind: Annotated[Literal["establishment", "change", "cancellation", "revocation", "replacement"], Field(
         description="设立 establishment and 变更 change carry the registered items; 注销 cancellation, 吊销 "
                     "revocation and 补发 replacement (a new license on loss or damage, same items) carry the "
                     "entity's USCC and a reason")]
-    decided_at: AwareDatetime
+    decided_at: Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
     authority: AuthorityIn
     entity: EntityIn
     reason: _text(500) | None = None  # type: ignore[valid-type]
@@ -127,6 +186,7 @@ def parse_registration(body: RegistrationIn, legacy: frozenset[str], *, at: date
     if errors:
         raise InvalidInput(errors)
     assert uscc is not None
+    # over the body as validated, its text NFC-normalised: a replay converges however it spells the same text
     digest = hashlib.sha256(canonical_json(body.model_dump(mode="json", by_alias=True))).hexdigest()
     return RegistrationEventIn(
         event_id=body.event_id, kind=kind, decided_at=body.decided_at,

@@ -40,8 +40,9 @@ TEXT: dict[str, dict[str, Any]] = {
         "statuses": {"current": "现行有效", "superseded": "已被替代", "revoked": "已吊销", "cancelled": "已注销"},
         "valid": ("✓", "真实有效", "本执照由登记机关签发，现行有效。"),
         "superseded": ("!", "真实，但已失效", "本执照已于 {on} 被第 {n} 版执照替代。"),
-        "revoked": ("!", "真实，但已吊销", "本执照已于 {on} 被吊销。原因：{reason}"),
-        "cancelled": ("!", "真实，但已注销", "该主体已于 {on} 注销。原因：{reason}"),
+        "revoked": ("!", "真实，但已吊销", "本执照已于 {on} 被吊销。"),
+        "cancelled": ("!", "真实，但已注销", "该主体已于 {on} 注销。"),
+        "reason": "原因：",
         "invalid": ("✕", "不是真实有效的执照", "该二维码或文件不是登记机关签发的电子营业执照，或已被篡改。请勿信任。"),
         "indeterminate": ("?", "暂时无法判断", "无法确认该执照的真伪或状态，请稍后再试或联系登记机关。"),
     },
@@ -55,8 +56,9 @@ TEXT: dict[str, dict[str, Any]] = {
         "statuses": {"current": "in force", "superseded": "superseded", "revoked": "revoked", "cancelled": "cancelled"},
         "valid": ("✓", "Genuine and in force", "Issued by the registration authority and in force."),
         "superseded": ("!", "Genuine, but no longer in force", "Superseded on {on} by version {n}."),
-        "revoked": ("!", "Genuine, but revoked", "Revoked on {on}. Reason: {reason}"),
-        "cancelled": ("!", "Genuine, but cancelled", "The entity was deregistered on {on}. Reason: {reason}"),
+        "revoked": ("!", "Genuine, but revoked", "Revoked on {on}."),
+        "cancelled": ("!", "Genuine, but cancelled", "The entity was deregistered on {on}."),
+        "reason": " Reason: ",
         "invalid": ("✕", "Not a genuine license", "This code or file was not issued by the registration authority, "
                     "or it was altered. Do not rely on it."),
         "indeterminate": ("?", "Cannot be decided now", "The license could not be checked; try again later or ask "
@@ -95,15 +97,18 @@ class PageRenderer:
         key = verdict if verdict != "not_in_force" else (lic["status"] if lic else "indeterminate")
         mark, headline, explain = t[key]
         current_url = None
+        reason = None
         rows: list[tuple[str, str | None]] = []
         if lic:
             on = _local_date(lic["status_changed_at"]) if lic["status_changed_at"] else "—"
             successor = lic["superseded_by"] or {}
-            explain = explain.format(on=on, n=successor.get("version", "?"), reason=lic["status_reason"] or "—")
+            explain = explain.format(on=on, n=successor.get("version", "?"))
+            if key in ("revoked", "cancelled"):  # the reason, entered by a person, goes in a <bdi> of its own
+                reason = lic["status_reason"] or "—"
             current_url = lic["current"]["verify_url"] if lic["current"] else None
             left, right = printed_lines(EntityDetails.from_record(lic), self._templates_dir / "license")
             rows = [(line.label if lang != "en" else _EN_LABELS.get(line.label, line.label), line.value)
                     for line in left + right if line.value]
         return self._env.get_template("license.html").render(
-            t=t, verdict=verdict, banner={"mark": mark, "headline": headline, "explain": explain},
+            t=t, verdict=verdict, banner={"mark": mark, "headline": headline, "explain": explain, "reason": reason},
             lic=lic, rows=rows, checks=data["checks"], checked_at=data["checked_at"], current_url=current_url)

@@ -46,10 +46,8 @@ class Found:
     #: read, a new report differs only in its time. A memo, bounded by its users (a few per entry).
     answers: dict[str, tuple[SignedCheckpoint | None, VerificationReport]] = field(default_factory=dict, repr=False)
 
-    @property
-    def lic(self) -> Any:
-        return self.row.lic
-
+    def __post_init__(self) -> None:
+        self.lic: Any = self.row.lic  # the license row itself, read on every verification
     @cached_property
     def record(self) -> dict[str, Any]:
         return dict(json.loads(self.row.lic.record))
