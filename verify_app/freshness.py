@@ -124,6 +124,16 @@ class RegistryCache:
             self._at = gen
 
 
-def usccs_of_leaves(entries: list[tuple[int, bytes]]) -> set[str]:
-    """The USCCs that log leaves name (canonical JSON with a ``uscc`` member)."""
-    return {json.loads(data)["uscc"] for _, data in entries}
+def usccs_of_leaves(entries: list[tuple[int, bytes]]) -> set[str] | None:
+    """The USCCs that log leaves name (canonical JSON with a ``uscc`` member); None when a leaf names
+    none (not JSON, or no ``uscc``): it cannot say what changed, so the caller forgets everything."""
+    usccs = set()
+    for _, data in entries:
+        try:
+            uscc = json.loads(data).get("uscc")
+        except (ValueError, AttributeError):
+            return None
+        if not isinstance(uscc, str):
+            return None
+        usccs.add(uscc)
+    return usccs

@@ -9,6 +9,8 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import orjson
+
 __all__ = ["Check", "Verdict", "VerificationReport", "verdict_of"]
 
 
@@ -52,11 +54,34 @@ class VerificationReport:
     license: dict[str, Any] | None = None
     subject_uscc: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: the JSON of everything but the times (:meth:`json_bytes`), shared by the reports of the same
+    #: checks and views (``again``): it is built once, not per request
+    _timeless: bytes | None = field(default=None, repr=False, compare=False)
+
+    def again(self, at: datetime) -> VerificationReport:
+        """The same checks and views as of ``at`` (they are shared, never mutated)."""
+        if self._timeless is None:
+            self._timeless = self._timeless_json()
+        return VerificationReport(self.checks, self.status, at, self.license, self.subject_uscc, self.extra,
+                                  self._timeless)
 
     @cached_property
     def verdict(self) -> Verdict:
         """Derived once: the checks and status are set at construction and not changed after."""
         return verdict_of(self.checks, self.status)
+
+    def _timeless_json(self) -> bytes:
+        body = self.as_json()
+        del body["checked_at"], body["status_as_of"]
+        return orjson.dumps(body)
+
+    def json_bytes(self) -> bytes:
+        """:meth:`as_json` serialized (orjson), the times last."""
+        timeless = self._timeless or self._timeless_json()
+        when = orjson.dumps(self.checked_at.isoformat())
+        genuine = self.verdict in (Verdict.VALID, Verdict.NOT_IN_FORCE)
+        return b"".join((timeless[:-1], b',"checked_at":', when, b',"status_as_of":', when if genuine else b"null",
+                         b"}"))
 
     def as_json(self) -> dict[str, Any]:
         verdict = self.verdict

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from email.utils import format_datetime
 from typing import Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, File, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
@@ -107,17 +107,24 @@ class TokenIn(BaseModel):
     model_config = {"extra": "forbid"}
 
 
-def _json(body: Any, headers: dict[str, str] | None = None) -> Response:
-    """A REPORT as JSON. Built directly (orjson): re-validating it through the response model would
-    cost more than the verification (the model documents it in OpenAPI)."""
-    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
+def _json(report: VerificationReport, headers: dict[str, str] | None = None) -> Response:
+    """A REPORT as JSON. Built directly (orjson, the unchanging part once per remembered report):
+    re-validating it through the response model would cost more than the verification (the model
+    documents it in OpenAPI)."""
+    return Response(report.json_bytes(), media_type="application/json", headers=headers)
 
 
 def _answer(state: VerifyState, principal: Principal, channel: str, report: VerificationReport) -> Response:
     """Record the verification and answer the REPORT."""
     state.service.record(principal.client_id, channel, report)
-    VERIFICATIONS.labels(channel, report.verdict.value).inc()
-    return _json(report.as_json())
+    _counter(channel, report.verdict.value).inc()
+    return _json(report)
+
+
+@functools.cache
+def _counter(channel: str, verdict: str) -> Any:
+    """The labelled counter (prometheus_client's ``labels`` takes a lock and builds a key each call)."""
+    return VERIFICATIONS.labels(channel, verdict)
 
 
 async def _run(state: VerifyState, fn: Callable[..., VerificationReport], *args: Any) -> VerificationReport:
@@ -141,9 +148,9 @@ async def public_page(token: str, request: Request, state: StateDep,
     if wait is not None:
         raise RateLimited(wait)
     report = await _run(state, state.service.verify_token, token)
-    VERIFICATIONS.labels("page", report.verdict.value).inc()
+    _counter("page", report.verdict.value).inc()
     if "application/json" in request.headers.get("accept", ""):
-        return _json(report.as_json(), headers={"Cache-Control": "no-store", "Vary": "Accept"})
+        return _json(report, headers={"Cache-Control": "no-store", "Vary": "Accept"})
     return HTMLResponse(state.page.render(report, lang), headers={**_PAGE_HEADERS, "Vary": "Accept"})
 
 

@@ -9,7 +9,6 @@ log evidence (``evidence``) and PDF findings (``pdf_checks``).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from datetime import datetime
 from typing import Any
@@ -119,9 +118,7 @@ class VerificationService:
         if found is not None:
             known = found.answers.get(token)
             if known is not None and known[0] is latest:
-                again = copy.copy(known[1])  # shallow: the checks and views are shared, never mutated
-                again.checked_at = at
-                return again
+                return known[1].again(at)
         more, found = self._registry_checks(claims, found)
         report = self._report(checks + more, found, at, latest)
         if found is not None and report.status is not None and len(found.answers) < 4:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from verify_app.freshness import Generation, RegistryCache
+from verify_app.freshness import Generation, RegistryCache, usccs_of_leaves
 
 
 class FakeGeneration(Generation):
@@ -99,3 +99,12 @@ def test_generation_reads_the_log_size_on_its_own_connection(tmp_path: Path) -> 
         c.execute("UPDATE log_head SET size = 8")
     assert gen.current() == 8  # committed elsewhere, seen at once
     assert Generation(create_engine("sqlite://")).current() is None  # in memory: no cache
+
+
+def test_a_leaf_that_names_no_entity_makes_the_cache_forget_everything() -> None:
+    """A leaf that is not a registry change of one entity (no ``uscc``, not JSON) cannot say what
+    changed: the answer is "everything", never a crash of the verification that read it."""
+    assert usccs_of_leaves([(0, b'{"uscc":"A"}'), (1, b'{"uscc":"B","action":"change"}')]) == {"A", "B"}
+    assert usccs_of_leaves([(0, b'{"uscc":"A"}'), (1, b'{"action":"test"}')]) is None
+    assert usccs_of_leaves([(0, b"not json")]) is None
+    assert usccs_of_leaves([(0, b"[1, 2]")]) is None
