@@ -17,7 +17,7 @@ from .log_routes import router as log_router
 from .page import PageRenderer
 from .ratelimit import TokenBucket
 from .recorder import VerificationRecorder
-from .routes import VerifyState, hot_router, router
+from .routes import HOT_ROUTE, VerifyState, hot_router, router
 from .service import VerificationService
 
 __all__ = ["ROUTERS", "create_app", "mount_verification"]
@@ -42,6 +42,7 @@ def mount_verification(app: FastAPI, runtime: ReadRuntime, settings: Settings | 
         s.max_pdf_bytes,
         inline=runtime.engine.dialect.name == "sqlite",
     )
+    app.router.routes.append(HOT_ROUTE)  # first: it serves what hot_router documents
     for r in ROUTERS:
         app.include_router(r)
 
