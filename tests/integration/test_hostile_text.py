@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
-from license_service.db.models import LicenseVersion, MarketEntity, RegistrationEvent
+from license_service.db.models import LicenseVersion, MarketEntity
 from license_service.runtime.issuing import IssuingRuntime
 from tests.conftest import entity, event
+from tests.integration.helpers import problem as problem_of
+from tests.integration.helpers import row_counts
 
 # (character, the rule that refuses it)
 HOSTILE = [
@@ -55,32 +56,20 @@ FIELDS = [
 ]
 
 
-def _counts(runtime: IssuingRuntime) -> tuple[int, int, int]:
-    with runtime.sessions() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) or 0  # type: ignore[return-value]
-                     for t in (MarketEntity, LicenseVersion, RegistrationEvent))
-
-
-def _problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    assert body["status"] == status and body["code"] and body["title"] and body["type"]
-    return body
 
 
 def _refused(registrar: TestClient, runtime: IssuingRuntime, field: str, rule: str, *, json_body: Any = None,
              content: bytes | None = None) -> dict[str, Any]:
     """POST the body; a 422 naming ``field`` and ``rule``, and nothing written. Returns that error."""
-    before = _counts(runtime)
+    before = row_counts(runtime)
     if content is not None:
         r = registrar.post("/api/v1/registrations", content=content, headers={"content-type": "application/json"})
     else:
         r = registrar.post("/api/v1/registrations", json=json_body)
-    problem = _problem(r, 422)
+    problem = problem_of(r, 422)
     named = [e for e in problem["errors"] if (e["field"], e["rule"]) == (field, rule)]
     assert named, problem
-    assert _counts(runtime) == before
+    assert row_counts(runtime) == before
     return named[0]
 
 
@@ -145,12 +134,12 @@ def test_text_is_stored_nfc_and_a_replay_converges(registrar: TestClient, runtim
     with runtime.sessions() as s:
         assert s.get(MarketEntity, lic["uscc"]).name == stored
         assert json.loads(s.get(LicenseVersion, lic["license_id"]).record)["entity"]["name"] == stored
-    before = _counts(runtime)
+    before = row_counts(runtime)
     again = registrar.post("/api/v1/registrations", json=ev)  # the same bytes
     assert again.status_code == 200 and again.json() == first.json()
     composed = registrar.post("/api/v1/registrations", json=_with(ev, ("entity", "name"), stored))
     assert composed.status_code == 200 and composed.json() == first.json()  # the same text, spelt composed
-    assert _counts(runtime) == before
+    assert row_counts(runtime) == before
 
 
 DATES = [

@@ -10,26 +10,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from license_service.db.models import LicenseVersion, LogLeaf, MarketEntity, RegistrationEvent
+from license_service.db.models import LicenseVersion, LogLeaf
 from license_service.domain.identifiers import LicenseId
 from license_service.runtime.issuing import IssuingRuntime
 from tests.conftest import entity, event
-
-
-def _counts(runtime: IssuingRuntime) -> tuple[int, int, int]:
-    with runtime.sessions() as s:
-        return tuple(s.scalar(select(func.count()).select_from(t)) or 0  # type: ignore[return-value]
-                     for t in (MarketEntity, LicenseVersion, RegistrationEvent))
-
-
-def _problem(r: Any, status: int) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    assert body["status"] == status and body["code"] and body["title"] and body["type"]
-    return body
+from tests.integration.helpers import problem as problem_of
+from tests.integration.helpers import row_counts
 
 
 def test_establishment_issues_version_1(registrar: TestClient) -> None:
@@ -54,27 +42,27 @@ def test_replay_converges_and_conflicting_replay_is_409(registrar: TestClient, r
     ev = event("establishment", entity())
     first = registrar.post("/api/v1/registrations", json=ev)
     assert first.status_code == 201
-    before = _counts(runtime)
+    before = row_counts(runtime)
     again = registrar.post("/api/v1/registrations", json=ev)
     assert again.status_code == 200 and again.json() == first.json()
     changed = copy.deepcopy(ev)
     changed["entity"]["address"] = "别的地址1号"
-    body = _problem(registrar.post("/api/v1/registrations", json=changed), 409)
+    body = problem_of(registrar.post("/api/v1/registrations", json=changed), 409)
     assert body["code"] == "event.conflict"
-    assert _counts(runtime) == before
+    assert row_counts(runtime) == before
 
 
 def test_establishing_an_existing_uscc_is_409(registrar: TestClient, runtime: IssuingRuntime) -> None:
     ent = entity()
     assert registrar.post("/api/v1/registrations", json=event("establishment", ent)).status_code == 201
-    before = _counts(runtime)
-    body = _problem(registrar.post("/api/v1/registrations", json=event("establishment", ent)), 409)
+    before = row_counts(runtime)
+    body = problem_of(registrar.post("/api/v1/registrations", json=event("establishment", ent)), 409)
     assert body["code"] == "entity.exists"
-    assert _counts(runtime) == before
+    assert row_counts(runtime) == before
 
 
 def test_changing_an_unknown_uscc_is_409(registrar: TestClient) -> None:
-    body = _problem(registrar.post("/api/v1/registrations", json=event("change", entity())), 409)
+    body = problem_of(registrar.post("/api/v1/registrations", json=event("change", entity())), 409)
     assert body["code"] == "entity.unknown"
 
 
@@ -99,14 +87,14 @@ def test_change_supersedes_and_lifecycle(registrar: TestClient) -> None:
     assert r.json()["entity"]["status"] == "revoked" and r.json()["license"]["status"] == "revoked"
     assert r.json()["license"]["status_reason"] == "未按规定公示年度报告"
     # a revoked entity cannot register a change
-    body = _problem(registrar.post("/api/v1/registrations", json=event("change", ent2)), 409)
+    body = problem_of(registrar.post("/api/v1/registrations", json=event("change", ent2)), 409)
     assert body["code"] == "entity.revoked"
     # cancellation (注销) of the revoked entity
     r = registrar.post("/api/v1/registrations", json=event("cancellation", {"uscc": ent["uscc"]}, reason="决议解散"))
     assert r.status_code == 200 and r.json()["entity"]["status"] == "cancelled"
     e = registrar.get(f"/api/v1/entities/{ent['uscc']}").json()
     assert e["status"] == "cancelled" and [lic["status"] for lic in e["licenses"]] == ["superseded", "revoked"]
-    body = _problem(registrar.post("/api/v1/registrations", json=event("cancellation", {"uscc": ent["uscc"]},
+    body = problem_of(registrar.post("/api/v1/registrations", json=event("cancellation", {"uscc": ent["uscc"]},
                                                                        reason="again")), 409)
     assert body["code"] == "entity.cancelled"
 
@@ -167,43 +155,43 @@ BAD_INPUTS = [
 @pytest.mark.parametrize("what,body,field,rule", BAD_INPUTS, ids=[b[0] for b in BAD_INPUTS])
 def test_bad_input_is_422_naming_field_and_nothing_written(registrar: TestClient, runtime: IssuingRuntime, what: str,
                                                            body: dict[str, Any], field: str, rule: str) -> None:
-    before = _counts(runtime)
-    problem = _problem(registrar.post("/api/v1/registrations", json=body), 422)
+    before = row_counts(runtime)
+    problem = problem_of(registrar.post("/api/v1/registrations", json=body), 422)
     assert {"field": field, "rule": rule} in [{"field": e["field"], "rule": e["rule"]} for e in problem["errors"]], \
         problem
-    assert _counts(runtime) == before
+    assert row_counts(runtime) == before
 
 
 def test_malformed_json_is_422(registrar: TestClient) -> None:
     r = registrar.post("/api/v1/registrations", content=b"{not json", headers={"content-type": "application/json"})
-    _problem(r, 422)
+    problem_of(r, 422)
 
 
 def test_oversized_body_is_413(registrar: TestClient) -> None:
-    _problem(registrar.post("/api/v1/registrations", content=b"{" + b" " * 300_000 + b"}",
+    problem_of(registrar.post("/api/v1/registrations", content=b"{" + b" " * 300_000 + b"}",
                             headers={"content-type": "application/json"}), 413)
 
 
 def test_auth_401_without_token_403_without_scope(anon: TestClient, client_for: Any) -> None:
-    body = _problem(anon.post("/api/v1/registrations", json=_bad()), 401)
+    body = problem_of(anon.post("/api/v1/registrations", json=_bad()), 401)
     assert body["code"] == "auth.missing"
     bad = TestClient(anon.app, base_url=str(anon.base_url), headers={"Authorization": "Bearer x.y.z"})
-    assert _problem(bad.get("/api/v1/entities/91433101MA4L1A2B9M"), 401)["code"] == "auth.invalid_token"
+    assert problem_of(bad.get("/api/v1/entities/91433101MA4L1A2B9M"), 401)["code"] == "auth.invalid_token"
     reader = client_for("licenses:read")
-    assert _problem(reader.post("/api/v1/registrations", json=_bad()), 403)["code"] == "auth.scope"
+    assert problem_of(reader.post("/api/v1/registrations", json=_bad()), 403)["code"] == "auth.scope"
 
 
 def test_token_endpoint_errors(anon: TestClient) -> None:
     r = anon.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "nobody",
                                         "client_secret": "x"})
-    assert _problem(r, 401)["code"] == "invalid_client"
+    assert problem_of(r, 401)["code"] == "invalid_client"
     r = anon.post("/oauth/token", data={"grant_type": "password", "client_id": "a", "client_secret": "b"})
-    assert _problem(r, 400)["code"] == "unsupported_grant_type"
+    assert problem_of(r, 400)["code"] == "unsupported_grant_type"
 
 
 def test_unknown_license_and_entity_are_404(registrar: TestClient) -> None:
-    assert _problem(registrar.get("/api/v1/licenses/nope"), 404)["code"] == "license.unknown"
-    assert _problem(registrar.get("/api/v1/entities/91433101MA4L1A2B9M"), 404)["code"] in ("entity.unknown",)
+    assert problem_of(registrar.get("/api/v1/licenses/nope"), 404)["code"] == "license.unknown"
+    assert problem_of(registrar.get("/api/v1/entities/91433101MA4L1A2B9M"), 404)["code"] in ("entity.unknown",)
 
 
 def test_public_keys(anon: TestClient) -> None:

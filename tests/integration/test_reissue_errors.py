@@ -10,15 +10,13 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
-from license_service.db.models import LicenseVersion, ReissueItem
+from license_service.db.models import ReissueItem
 from license_service.domain.errors import DomainError
 from license_service.errors import Fault
-from license_service.intake import RegistrationIn, parse_registration
 from license_service.log.reader import LogCorrupted
 from license_service.reissue import (
     Campaign,
@@ -32,17 +30,7 @@ from license_service.reissue import (
 from license_service.runtime.issuing import IssuingRuntime
 from signing.merkle import range_nodes
 from tests.conftest import entity, event
-
-
-def _apply(runtime: IssuingRuntime, body: dict[str, Any]) -> None:
-    at = datetime.now(UTC)
-    runtime.issuance.apply(parse_registration(RegistrationIn.model_validate(body), frozenset(), at=at), at=at)
-
-
-def _versions(runtime: IssuingRuntime, uscc: str) -> list[tuple[int, str]]:
-    with runtime.sessions() as s:
-        return [(v, st) for v, st in s.execute(select(LicenseVersion.version, LicenseVersion.status)
-                                               .where(LicenseVersion.uscc == uscc).order_by(LicenseVersion.version))]
+from tests.integration.helpers import apply_body, versions
 
 
 def _outcomes(runtime: IssuingRuntime, campaign: Campaign) -> dict[str, tuple[str, str, datetime]]:
@@ -85,12 +73,12 @@ def test_the_error_roots_reissue_relies_on() -> None:
 def test_an_entity_cancelled_after_selection_is_skipped_and_not_tried_again(runtime: IssuingRuntime) -> None:
     stays, leaves = entity(), entity()
     for e in (stays, leaves):
-        _apply(runtime, event("establishment", e))
+        apply_body(runtime, event("establishment", e))
     campaign = _campaign()
     usccs = sorted([stays["uscc"], leaves["uscc"]])
     (batch,) = list(targets(runtime.sessions, usccs=usccs, campaign=campaign.id))  # selected while in good standing
     assert sorted(batch) == usccs
-    _apply(runtime, event("cancellation", {"uscc": leaves["uscc"]}, reason="解散",
+    apply_body(runtime, event("cancellation", {"uscc": leaves["uscc"]}, reason="解散",
                           decided_at="2019-03-01T10:00:00+08:00"))
 
     at = datetime.now(UTC).replace(microsecond=0)
@@ -98,7 +86,7 @@ def test_an_entity_cancelled_after_selection_is_skipped_and_not_tried_again(runt
     assert {(i.uscc, i.outcome) for i in done} == {(stays["uscc"], "issued"), (leaves["uscc"], "skipped")}
     assert _outcomes(runtime, campaign) == {stays["uscc"]: ("issued", "version 2", at),
                                             leaves["uscc"]: ("skipped", "entity.cancelled", at)}
-    assert _versions(runtime, leaves["uscc"]) == [(1, "cancelled")]  # nothing written for the refused one
+    assert versions(runtime, leaves["uscc"]) == [(1, "cancelled")]  # nothing written for the refused one
     with runtime.sessions() as s:
         assert count_targets(s, usccs=usccs, campaign=campaign.id) == 0  # a skip is final
         assert progress(s, campaign.id).done == 2
@@ -107,7 +95,7 @@ def test_an_entity_cancelled_after_selection_is_skipped_and_not_tried_again(runt
 
 def test_a_log_fault_is_failed_raised_and_issued_by_the_retry_after_repair(runtime: IssuingRuntime) -> None:
     good = entity()
-    _apply(runtime, event("establishment", good))
+    apply_body(runtime, event("establishment", good))
     campaign = _campaign()
     batch = [good["uscc"]]
     at = datetime.now(UTC).replace(microsecond=0)
@@ -117,7 +105,7 @@ def test_a_log_fault_is_failed_raised_and_issued_by_the_retry_after_repair(runti
     outcome, detail, finished_at = _outcomes(runtime, campaign)[good["uscc"]]
     assert (outcome, finished_at) == ("failed", at)
     assert detail.startswith("LogCorrupted: the stored tree of size ")
-    assert _versions(runtime, good["uscc"]) == [(1, "current")]  # the whole issuance rolled back with the append
+    assert versions(runtime, good["uscc"]) == [(1, "current")]  # the whole issuance rolled back with the append
     with runtime.sessions() as s:
         assert count_targets(s, usccs=batch, campaign=campaign.id) == 1  # still to do: the next run retries it
         assert progress(s, campaign.id).failed == 1
@@ -126,7 +114,7 @@ def test_a_log_fault_is_failed_raised_and_issued_by_the_retry_after_repair(runti
     retried = reissue_batch(runtime, campaign, batch, clock=lambda: later)  # the queue's retry, log repaired
     assert [(i.uscc, i.outcome) for i in retried] == [(good["uscc"], "issued")]
     assert _outcomes(runtime, campaign)[good["uscc"]] == ("issued", "version 2", later)
-    assert _versions(runtime, good["uscc"]) == [(1, "superseded"), (2, "current")]
+    assert versions(runtime, good["uscc"]) == [(1, "superseded"), (2, "current")]
 
 
 def test_in_one_batch_a_fault_does_not_stop_the_others_nor_turn_a_refusal_into_a_retry(
@@ -134,8 +122,8 @@ def test_in_one_batch_a_fault_does_not_stop_the_others_nor_turn_a_refusal_into_a
     """The whole batch is tried before the fault is raised; the refused entity stays skipped."""
     faulted, cancelled = entity(), entity()
     for e in (faulted, cancelled):
-        _apply(runtime, event("establishment", e))
-    _apply(runtime, event("cancellation", {"uscc": cancelled["uscc"]}, reason="解散",
+        apply_body(runtime, event("establishment", e))
+    apply_body(runtime, event("cancellation", {"uscc": cancelled["uscc"]}, reason="解散",
                           decided_at="2019-03-01T10:00:00+08:00"))
     campaign = _campaign()
     batch = [faulted["uscc"], cancelled["uscc"]]
@@ -155,7 +143,7 @@ def test_a_campaign_run_here_records_a_fault_goes_on_and_the_next_run_finishes_i
         pytest.skip("on PostgreSQL the campaign runs on the job queue, in worker processes")
     ents = [entity() for _ in range(3)]
     for e in ents:
-        _apply(runtime, event("establishment", e))
+        apply_body(runtime, event("establishment", e))
     usccs = [e["uscc"] for e in ents]
     campaign = _campaign()
     plan = plan_campaign(runtime, campaign, usccs=usccs)
