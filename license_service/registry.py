@@ -144,7 +144,7 @@ _WITH_ENTITY = select(_LV, _ME.c.status.label("entity_status"), _ME.c.current_ve
     _ME, _ME.c.uscc == _LV.c.uscc)
 _BY_SERIAL = _WITH_ENTITY.where(_LV.c.serial == bindparam("key"))
 _CURRENT_OF = _WITH_ENTITY.where((_LV.c.uscc == bindparam("key")) & (_LV.c.version == _ME.c.current_version))
-_SIBLINGS = select(_LV.c.license_id, _LV.c.version, _LV.c.status, _LV.c.issued_at, _LV.c.token
+_SIBLINGS = select(_LV.c.license_id, _LV.c.version, _LV.c.status, _LV.c.issued_at, _LV.c.token, _LV.c.record
                    ).where(_LV.c.uscc == bindparam("key"))
 
 

@@ -36,10 +36,19 @@ TEXT: dict[str, dict[str, Any]] = {
         "uscc": "统一社会信用代码",
         "authority": "登记机关", "serial": "证照编号", "version": "版本", "registered_on": "登记日期",
         "issued_at": "签发时间", "status": "状态", "how": "核验项目", "checked_at": "核验时间：",
-        "see_current": "查看现行有效的执照 →",
+        "see_current": "查看现行有效的执照 →", "see_latest": "查看该主体的最新执照 →",
         "statuses": {"current": "现行有效", "superseded": "已被替代", "revoked": "已吊销", "cancelled": "已注销"},
+        "entity_status": "主体登记状态",
+        "entity_statuses": {"active": "存续", "revoked": "吊销", "cancelled": "注销"},
+        "historical": "以下为本版执照的登记事项（历史）；与现行登记不同之处注明现值。", "now": "现为：",
+        "ok": "通过", "failed": "未通过", "undecided": "无法确认",
+        "checks": {"key_known": "签名密钥为登记机关公布的密钥", "token_signature": "二维码签名完整",
+                   "claims": "二维码内容与登记信息一致", "registry_status": "登记簿中的状态",
+                   "pdf_integrity": "文件未被篡改", "trust_chain": "签名证书可信", "coverage": "签名覆盖整个文件",
+                   "modification": "签名后未被修改", "timestamp": "可信时间戳", "signer_status": "签名证书未被吊销",
+                   "long_term": "长期验证数据", "agreement": "文件与登记簿一致", "name": "名称一致"},
         "valid": ("✓", "真实有效", "本执照由登记机关签发，现行有效。"),
-        "superseded": ("!", "真实，但已失效", "本执照已于 {on} 被第 {n} 版执照替代。"),
+        "superseded": ("!", "真实，但已被新版替代", "本执照已于 {on} 被第 {n} 版执照替代，本页登记事项为历史记录。"),
         "revoked": ("!", "真实，但已吊销", "本执照已于 {on} 被吊销。"),
         "cancelled": ("!", "真实，但已注销", "该主体已于 {on} 注销。"),
         "reason": "原因：",
@@ -52,10 +61,25 @@ TEXT: dict[str, dict[str, Any]] = {
         "this_license": "This license", "uscc": "Unified social credit code", "authority": "Registration authority",
         "serial": "License serial", "version": "Version", "registered_on": "Registered on", "issued_at": "Issued at",
         "status": "Status", "how": "What was checked", "checked_at": "Checked at",
-        "see_current": "See the license in force →",
+        "see_current": "See the license in force →", "see_latest": "See the entity's latest license →",
         "statuses": {"current": "in force", "superseded": "superseded", "revoked": "revoked", "cancelled": "cancelled"},
+        "entity_status": "Registration status of the entity",
+        "entity_statuses": {"active": "active (存续)", "revoked": "license revoked (吊销)",
+                            "cancelled": "deregistered (注销)"},
+        "historical": "The registered items of this version (historical); where they have changed, the current "
+                      "value is noted.", "now": "now: ",
+        "ok": "passed", "failed": "failed", "undecided": "could not be decided",
+        "checks": {"key_known": "Signed with a key the authority published",
+                   "token_signature": "QR code signature intact", "claims": "QR code agrees with the registry",
+                   "registry_status": "Status in the registry",
+                   "pdf_integrity": "File not tampered with", "trust_chain": "Signing certificate trusted",
+                   "coverage": "Signature covers the whole file", "modification": "Not modified after signing",
+                   "timestamp": "Trusted timestamp", "signer_status": "Signing certificate not revoked",
+                   "long_term": "Long-term validation data", "agreement": "File agrees with the registry",
+                   "name": "Name matches"},
         "valid": ("✓", "Genuine and in force", "Issued by the registration authority and in force."),
-        "superseded": ("!", "Genuine, but no longer in force", "Superseded on {on} by version {n}."),
+        "superseded": ("!", "Genuine, but replaced by a newer version",
+                       "Superseded on {on} by version {n}; the items below are historical."),
         "revoked": ("!", "Genuine, but revoked", "Revoked on {on}."),
         "cancelled": ("!", "Genuine, but cancelled", "The entity was deregistered on {on}."),
         "reason": " Reason: ",
@@ -96,19 +120,43 @@ class PageRenderer:
         verdict = data["verdict"]
         key = verdict if verdict != "not_in_force" else (lic["status"] if lic else "indeterminate")
         mark, headline, explain = t[key]
-        current_url = None
+        current_url = current_label = None
         reason = None
-        rows: list[tuple[str, str | None]] = []
+        rows: list[tuple[str, str | None, str | None]] = []  # label, this version's value, the current one
         if lic:
             on = _local_date(lic["status_changed_at"]) if lic["status_changed_at"] else "—"
             successor = lic["superseded_by"] or {}
             explain = explain.format(on=on, n=successor.get("version", "?"))
             if key in ("revoked", "cancelled"):  # the reason, entered by a person, goes in a <bdi> of its own
                 reason = lic["status_reason"] or "—"
-            current_url = lic["current"]["verify_url"] if lic["current"] else None
-            left, right = printed_lines(EntityDetails.from_record(lic), self._templates_dir / "license")
-            rows = [(line.label if lang != "en" else _EN_LABELS.get(line.label, line.label), line.value)
-                    for line in left + right if line.value]
+            current = lic["current"]
+            if current:
+                current_url = current["verify_url"] + ("?lang=en" if lang == "en" else "")  # stay in the language
+                # never call a void license 现行有效: the link names the latest version for what it is
+                current_label = t["see_current"] if current["status"] == "current" else t["see_latest"]
+            rows = self._rows(lic, current, lang)
         return self._env.get_template("license.html").render(
-            t=t, verdict=verdict, banner={"mark": mark, "headline": headline, "explain": explain, "reason": reason},
-            lic=lic, rows=rows, checks=data["checks"], checked_at=data["checked_at"], current_url=current_url)
+            t=t, verdict=verdict, status=key, banner={"mark": mark, "headline": headline, "explain": explain,
+                                                      "reason": reason},
+            lic=lic, rows=rows, checks=[self._check(c, t) for c in data["checks"]], checked_at=data["checked_at"],
+            current_url=current_url, current_label=current_label,
+            entity_status=t["entity_statuses"].get(lic["entity_status"]) if lic else None)
+
+    def _rows(self, lic: dict[str, Any], current: dict[str, Any] | None,
+              lang: str) -> list[tuple[str, str | None, str | None]]:
+        """Each printed line of this version, as the license prints it, with the current version's value
+        where that differs (a superseded version's items are history)."""
+        lines = self._printed(lic)
+        now = dict(self._printed({**lic, **current["items"]})) if current else {}
+        return [(label if lang != "en" else _EN_LABELS.get(label, label), value,
+                 now.get(label) if current and now.get(label) != value else None) for label, value in lines]
+
+    def _printed(self, items: dict[str, Any]) -> list[tuple[str, str | None]]:
+        left, right = printed_lines(EntityDetails.from_record(items), self._templates_dir / "license")
+        return [(line.label, line.value) for line in left + right if line.value]
+
+    @staticmethod
+    def _check(check: dict[str, Any], t: dict[str, Any]) -> dict[str, Any]:
+        """A check in words: its name and outcome in the page's language (the codes are in the JSON)."""
+        outcome = "ok" if check["ok"] else "failed"
+        return {"ok": check["ok"], "label": t["checks"].get(check["name"], check["name"]), "outcome": t[outcome]}

@@ -62,7 +62,9 @@ def public_license(row: LicenseRow, record: dict[str, Any], base_url: str) -> di
     """The public view of ``row`` (its canonical ``record`` parsed).
 
     ``superseded_by`` names the version that replaced this one and when; ``current`` is the entity's
-    current version when it is not this one.
+    current version when it is not this one, with its registered ``items`` (so a page can mark what
+    has changed since); ``entity_status`` is the entity's registration status now (active, revoked,
+    cancelled), whatever this version's own status.
     """
     lic = row.lic
     successor = next((v for v in row.siblings if v.license_id == lic.superseded_by), None)
@@ -70,12 +72,17 @@ def public_license(row: LicenseRow, record: dict[str, Any], base_url: str) -> di
     return {
         "license_id": lic.license_id, "uscc": lic.uscc, "serial": lic.serial, "version": lic.version,
         "status": lic.status, "issued_at": lic.issued_at.isoformat(), "registered_on": lic.registered_on.isoformat(),
-        **{k: record["entity"].get(k) for k in _ITEMS},
+        **_items(record),
         "authority": record["authority"]["name"],
         "status_changed_at": _iso(lic.status_changed_at),
         "status_reason": lic.status_reason,
         "entity_status": row.entity_status,
         "superseded_by": ({**_version_ref(successor, base_url), "on": _iso(lic.status_changed_at)}
                           if successor else None),
-        "current": _version_ref(current, base_url) if current and current.license_id != lic.license_id else None,
+        "current": ({**_version_ref(current, base_url), "items": _items(json.loads(current.record))}
+                    if current and current.license_id != lic.license_id else None),
     }
+
+
+def _items(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record["entity"].get(k) for k in _ITEMS}

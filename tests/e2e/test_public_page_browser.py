@@ -106,3 +106,65 @@ def test_forged_token_page(browser: Any, server: Server, licenses: dict[str, Any
     assert "不是真实有效的执照" in page.inner_text(".banner h2")
     assert page.locator("text=登记事项").count() == 0  # nothing of the license is shown for a forgery
     _accessible(page)
+
+
+@pytest.fixture(scope="module")
+def deregistered(server: Server) -> dict[str, dict[str, Any]]:
+    """A partnership changed once (v1 superseded by v2), then deregistered (注销), and a company revoked."""
+    c = server.client("registrations:write licenses:read")
+    ent = entity("partnership", name="吉首峒河合伙企业（有限合伙）")
+    v1 = c.post("/api/v1/registrations", json=event("establishment", ent)).json()["license"]
+    v2 = c.post("/api/v1/registrations", json=event("change", {**ent, "address": "吉首市人民路2号"},
+                                                    decided_at="2019-01-02T10:00:00+08:00")).json()["license"]
+    r = c.post("/api/v1/registrations", json=event("cancellation", {"uscc": ent["uscc"]}, reason="决议解散",
+                                                   decided_at="2020-06-01T10:00:00+08:00"))
+    assert r.status_code == 200, r.text
+    other = entity()
+    revoked = c.post("/api/v1/registrations", json=event("establishment", other)).json()["license"]
+    r = c.post("/api/v1/registrations", json=event("revocation", {"uscc": other["uscc"]}, reason="未按规定年报",
+                                                   decided_at="2020-06-01T10:00:00+08:00"))
+    assert r.status_code == 200, r.text
+    return {"old": v1, "last": v2, "revoked": revoked}
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_an_old_version_of_a_deregistered_entity_says_what_is_true_now(
+        browser: Any, deregistered: dict[str, Any], licenses: dict[str, Any], width: int,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The entity's registration status now (存续 / 吊销 / 注销) beside this version's status; a void
+    license is never called 现行有效; a superseded version's items are marked historical, with the
+    current values beside those that changed; check names are words, not codes."""
+    shots = tmp_path_factory.mktemp(f"shots-{width}")
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(deregistered["old"]["verify_url"])
+    banner = page.locator(".banner")
+    assert banner.get_attribute("data-status") == "superseded"
+    assert page.inner_text("dd.entity-status") == "注销"
+    assert "现行有效" not in page.inner_text("a.current") and "最新执照" in page.inner_text("a.current")
+    assert "历史" in page.inner_text("main")
+    assert "现为：吉首市人民路2号" in page.inner_text("main")  # the address changed in version 2
+    assert "key_known" not in page.inner_text("main") and "签名密钥为登记机关公布的密钥" in page.inner_text("main")
+    _accessible(page)
+    page.screenshot(path=str(shots / "old-of-deregistered-zh.png"), full_page=True)
+    page.click("text=English")
+    assert "deregistered" in page.inner_text("dd.entity-status")
+    assert "now: " in page.inner_text("main") and "key_known" not in page.inner_text("main")
+    _accessible(page)
+    page.screenshot(path=str(shots / "old-of-deregistered-en.png"), full_page=True)
+    page.click("a.current")
+    assert page.locator(".banner").get_attribute("data-status") == "cancelled"
+    assert "deregistered" in page.inner_text("dd.entity-status")
+    # superseded, cancelled and revoked look different; an old copy of a thriving company is calm
+    colours = {}
+    for name, url in (("superseded", deregistered["old"]["verify_url"]), ("cancelled", deregistered["last"]["verify_url"]),
+                      ("revoked", deregistered["revoked"]["verify_url"]), ("thriving", licenses["old"]["verify_url"])):
+        page.goto(url)
+        colours[name] = page.eval_on_selector(".banner", "e => getComputedStyle(e).backgroundColor")
+        if name == "thriving":
+            assert page.inner_text("dd.entity-status") == "存续"
+            assert page.locator(".banner").get_attribute("data-status") == "superseded"
+        _accessible(page)
+        page.screenshot(path=str(shots / f"{name}-zh.png"), full_page=True)
+    assert len({colours["superseded"], colours["cancelled"], colours["revoked"]}) == 3
+    assert colours["superseded"] == colours["thriving"]
+    page.close()
