@@ -48,6 +48,7 @@ def base_app(settings: Settings) -> FastAPI:
     )
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
+    app.state.templates_dir = settings.templates_dir  # error pages for browsers (web/problems.py)
     problems.install(app)
     _document_problems(app)
 

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -82,7 +85,10 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
 
 
 def problem_response(status: int, title: str, detail: str, code: str, request: Request | None = None, *,
-                     errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+                     errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> Response:
+    """The problem+json response; for a browser (``Accept`` names text/html), a page in its words."""
+    if request is not None and "text/html" in request.headers.get("accept", ""):
+        return _page(status, code, request, headers)
     body: dict[str, Any] = {"type": f"/problems/{code}", "title": title, "status": status, "detail": detail,
                             "code": code}
     if request is not None:
@@ -92,7 +98,7 @@ def problem_response(status: int, title: str, detail: str, code: str, request: R
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def response_for(exc: Exception, request: Request | None = None) -> JSONResponse:
+def response_for(exc: Exception, request: Request | None = None) -> Response:
     """The problem+json response for one of our errors (any root); anything else is a 500."""
     status, title = next(((s, t) for cls, s, t in _STATUS if isinstance(exc, cls)), (500, "Internal error"))
     if status == 500 or not hasattr(exc, "code"):
@@ -118,6 +124,53 @@ def response_for(exc: Exception, request: Request | None = None) -> JSONResponse
     return problem_response(status, title, detail, code, request, errors=errors, headers=headers)
 
 
+#: what a person reads for each status: (headline, explanation), in Chinese and in English
+_PAGE_TEXT: dict[str, dict[int, tuple[str, str]]] = {
+    "zh": {400: ("请求有误", "请求的格式不正确。"), 401: ("需要凭证", "该地址需要有效的访问凭证。"),
+           403: ("无权访问", "所持凭证无权进行此操作。"), 404: ("未找到", "没有这个页面。请核对扫描或输入的地址。"),
+           405: ("不支持的请求方式", "该地址不支持此请求方式。"),
+           409: ("与登记状态冲突", "登记簿的当前状态不允许此操作。"),
+           413: ("内容过大", "提交的内容超过了允许的大小。"), 422: ("提交的内容有误", "提交的内容不符合要求。"),
+           429: ("请求过于频繁", "请在 {retry} 秒后重试。"), 431: ("请求头过大", "请求头超过了允许的大小。"),
+           500: ("服务器内部错误", "服务暂时出错，请稍后再试。"),
+           503: ("服务暂不可用", "服务暂时不可用，请稍后再试。")},
+    "en": {400: ("Bad request", "The request is not well formed."),
+           401: ("Credentials needed", "This address needs a valid access credential."),
+           403: ("Not allowed", "The credential does not allow this."),
+           404: ("Not found", "There is no such page. Check the address you scanned or typed."),
+           405: ("Method not allowed", "This address does not take this kind of request."),
+           409: ("Conflicts with the registry", "The registry's current state does not allow this."),
+           413: ("Too large", "What was sent is larger than allowed."),
+           422: ("Invalid input", "What was sent does not meet the rules."),
+           429: ("Too many requests", "Please try again in {retry} s."),
+           431: ("Headers too large", "The request headers are larger than allowed."),
+           500: ("Internal error", "Something went wrong on our side; please try again later."),
+           503: ("Unavailable", "The service is unavailable for now; please try again later.")},
+}
+_SITE = {"zh": ("电子营业执照", "en", "en", "English"), "en": ("Electronic business licenses", "zh", "zh-CN", "中文")}
+_PAGE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                 "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "
+                                            "form-action 'none'; frame-ancestors 'none'"}
+
+
+@cache
+def _pages(templates_dir: Path) -> Environment:
+    return Environment(loader=FileSystemLoader(templates_dir / "errors"), autoescape=select_autoescape(["html"]))
+
+
+def _page(status: int, code: str, request: Request, headers: dict[str, str] | None) -> HTMLResponse:
+    """An error as a page for people: Chinese unless ``?lang=en``, the status and code for support."""
+    lang = "en" if request.query_params.get("lang") == "en" else "zh"
+    headline, explain = _PAGE_TEXT[lang].get(status, _PAGE_TEXT[lang][400 if status < 500 else 500])
+    site, other_lang, other_html_lang, switch = _SITE[lang]
+    templates_dir = getattr(request.app.state, "templates_dir", None) or Path(__file__).parents[2] / "templates"
+    html = _pages(templates_dir).get_template("problem.html").render(
+        html_lang="zh-CN" if lang == "zh" else "en", site=site, other_lang=other_lang,
+        other_html_lang=other_html_lang, switch=switch, headline=headline, status=status, code=code,
+        explain=explain.format(retry=(headers or {}).get("Retry-After", "?")))
+    return HTMLResponse(html, status_code=status, headers={**_PAGE_HEADERS, **(headers or {}), "Vary": "Accept"})
+
+
 def _field_of(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
     # pydantic reports a union member's name in the location (e.g. 'constrained-str'); drop it
@@ -139,14 +192,14 @@ def _request_validation(exc: RequestValidationError) -> InvalidInput:
 def install(app: FastAPI) -> None:
     """Register the handlers: every error becomes problem+json through :func:`response_for`."""
 
-    async def ours(request: Request, exc: Exception) -> JSONResponse:
+    async def ours(request: Request, exc: Exception) -> Response:
         return response_for(exc, request)
 
-    async def validation(request: Request, exc: Exception) -> JSONResponse:
+    async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         return response_for(_request_validation(exc), request)
 
-    async def http(request: Request, exc: Exception) -> JSONResponse:
+    async def http(request: Request, exc: Exception) -> Response:
         """The framework's own (an unknown path, a wrong method)."""
         assert isinstance(exc, StarletteHTTPException)
         status = exc.status_code
