@@ -7,6 +7,8 @@ Views are the v1 contract's JSON objects (DESIGN.md LICENSE and the entity), bui
 
 from __future__ import annotations
 
+import itertools
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .db.models import ApiClient, LicenseDocument, LicenseVersion, MarketEntity, StatusListRow, VerificationRecord
 from .urls import pdf_url, verify_url
 
-__all__ = ["LicenseRow", "Registry", "StoredPdf", "current_license", "entity_view", "license_by_serial",
+__all__ = ["LicenseRow", "Registry", "StoredPdf", "current_license", "entity_view", "former_names", "license_by_serial",
            "license_view"]
 
 
@@ -158,6 +160,23 @@ def _lookup(c: Connection, query: Any, key: str) -> LicenseRow | None:
     if row.version != row.current_version:
         siblings = tuple(c.execute(_SIBLINGS, {"key": row.uscc}).all())
     return LicenseRow(row, row.entity_status, row.current_version, siblings)
+
+
+_VERSIONS = select(_LV.c.version, _LV.c.record, _LV.c.registered_on).where(_LV.c.uscc == bindparam("key")).order_by(
+    _LV.c.version)
+
+
+def former_names(c: Connection, uscc: str) -> dict[str, date]:
+    """The entity's former names (曾用名), each with the day its successor was registered (the last day
+    it was the name is the day before); its current name is not among them."""
+    names = [(json.loads(r.record)["entity"]["name"], r.registered_on) for r in c.execute(_VERSIONS, {"key": uscc})]
+    former: dict[str, date] = {}
+    for (name, _), (later, registered_on) in itertools.pairwise(names):
+        if later != name:
+            former[name] = registered_on
+    if names:
+        former.pop(names[-1][0], None)
+    return former
 
 
 def license_by_serial(c: Connection, serial: str) -> LicenseRow | None:

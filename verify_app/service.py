@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from license_service.claims import malformed_claims, registry_mismatches
 from license_service.domain.uscc import Uscc
 from license_service.log.reader import LogReader, SignedCheckpoint
-from license_service.registry import current_license, license_by_serial
+from license_service.registry import current_license, former_names, license_by_serial
 from signing.keys.api import PublicKeys
 from signing.tokens import CachingVerifier, InvalidToken
 
@@ -156,12 +156,22 @@ class VerificationService:
                                              "no entity is registered with this USCC")], None, at)
         checks = [Check("registry_status", True, f"entity.{found.row.entity_status}")]
         if name is not None:
-            registered = found.record["entity"]["name"] or ""
-            same = name.strip() == registered
-            checks.append(Check("name", same, "entity.name_matches" if same else "entity.name_mismatch"))
+            checks.append(self._name_check(uscc.value, name.strip(), found.record["entity"]["name"] or ""))
         report = self._report(checks, found, at)
         report.subject_uscc = uscc.value
         return report
+
+    def _name_check(self, uscc: str, name: str, registered: str) -> Check:
+        """Does ``name`` match; if not, was it the entity's name once (曾用名: say until when, and the
+        name now), which is not a forgery but no longer names it."""
+        if name == registered:
+            return Check("name", True, "entity.name_matches")
+        with self._engine.connect() as c:
+            until = former_names(c, uscc).get(name)
+        if until is not None:
+            return Check("name", False, "entity.former_name",
+                         f"a former name of this entity, until {until.isoformat()}; its name now is {registered}")
+        return Check("name", False, "entity.name_mismatch", "not the entity's name, now or before")
 
     # -- records --------------------------------------------------------------------------------
     def record(self, client_id: str, channel: str, report: VerificationReport) -> None:

@@ -103,11 +103,27 @@ def test_entity_checks(verifier: TestClient, registrar: TestClient) -> None:
     _issue(registrar, ent)
     r = verifier.get(f"/api/v1/verify/entity/{ent['uscc']}", params={"name": "别的公司"}).json()
     assert r["verdict"] == "invalid" and {"name": "name", "ok": False, "reason": "entity.name_mismatch",
-                                          "detail": ""} in r["checks"]
+                                          "detail": "not the entity's name, now or before"} in r["checks"]
     unknown = verifier.get("/api/v1/verify/entity/91433101MA4L1A2B9M").json()
     assert unknown["verdict"] == "invalid" and unknown["checks"][0]["reason"] == "entity.unknown"
     bad = verifier.get("/api/v1/verify/entity/91433101MA4L1A2B9N")
     assert bad.status_code == 422 and bad.json()["errors"][0]["rule"] == "uscc.check_character"
+
+
+def test_a_former_name_is_named_as_one(verifier: TestClient, registrar: TestClient) -> None:
+    """A company that changed its name: its former name (曾用名) is not a forgery; the check says it
+    was the name until the change was registered, and what the name is now."""
+    ent = entity(name="吉首市旧名科技有限公司")
+    _issue(registrar, ent)
+    _issue(registrar, {**ent, "name": "湘西新名科技有限公司"}, "change", decided_at="2019-03-01T10:00:00+08:00")
+    _issue(registrar, {**ent, "name": "湘西新名科技有限公司", "address": "吉首市人民路3号"}, "change",
+           decided_at="2019-04-01T10:00:00+08:00")
+    r = verifier.get(f"/api/v1/verify/entity/{ent['uscc']}", params={"name": "吉首市旧名科技有限公司"}).json()
+    name = next(c for c in r["checks"] if c["name"] == "name")
+    assert name == {"name": "name", "ok": False, "reason": "entity.former_name",
+                    "detail": "a former name of this entity, until 2019-03-01; its name now is 湘西新名科技有限公司"}
+    now = verifier.get(f"/api/v1/verify/entity/{ent['uscc']}", params={"name": "湘西新名科技有限公司"}).json()
+    assert now["verdict"] == "valid"
 
 
 def test_verifications_are_recorded(registrar: TestClient, verifier: TestClient) -> None:
