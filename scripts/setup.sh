@@ -12,11 +12,22 @@ DEBS=(fonts-wqy-microhei fonts-hanazono poppler-utils libnss3-tools)
 [ "${1:-}" = "--test" ] && DEBS+=(softhsm2)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+# another apt (unattended upgrades, a second terminal) may hold its locks: wait for it, saying so
+apt_wait() {
+  local tries=0
+  until "$@"; do
+    tries=$((tries + 1))
+    if [ $tries -ge 60 ]; then echo "apt is still busy after 10 minutes; giving up: $*" >&2; return 1; fi
+    [ $tries -eq 1 ] && echo "another package manager holds apt's lock; waiting for it (up to 10 minutes)..." >&2
+    sleep "${APT_WAIT_SECONDS:-10}"
+  done
+}
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_wait $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
+  apt_wait $SUDO env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    "${missing[@]}" >/dev/null
 fi
 
 PY=${PYTHON:-python3}
@@ -24,8 +35,11 @@ PY=${PYTHON:-python3}
 extras=""; [ "${1:-}" = "--test" ] && extras="[test]"
 stamp=".venv/.installed$extras-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "installing the project into .venv${extras:+ with test dependencies}"
+  deps=$("$PY" -c 'import tomllib,re,sys; p=tomllib.load(open("pyproject.toml","rb"))["project"]; d=p["dependencies"]
+d+=p["optional-dependencies"]["test"] if sys.argv[1] else []; print(", ".join(re.split("[<>=\\[ ]", x)[0] for x in d))' "$extras")
+  echo "installing the project into .venv${extras:+ with test dependencies} (about a minute on a new machine): $deps"
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e ".$extras"
+  echo "installed into .venv"
   touch "$stamp"
 fi
