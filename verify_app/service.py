@@ -20,6 +20,7 @@ from license_service.claims import malformed_claims, registry_mismatches
 from license_service.domain.uscc import Uscc
 from license_service.log.reader import LogReader, SignedCheckpoint
 from license_service.registry import current_license, former_names, license_by_serial
+from license_service.urls import token_of
 from signing.keys.api import PublicKeys
 from signing.tokens import CachingVerifier, InvalidToken
 
@@ -107,9 +108,10 @@ class VerificationService:
                                                                                                 latest)})
 
     def verify_token(self, token: str, *, at: datetime) -> VerificationReport:
-        """A QR token: signature and key, claims (their times checked on every call), registry
-        agreement and status. A report complete with log evidence is remembered on the registry
-        entry it was built from (see ``Found.answers``)."""
+        """A QR token, or the whole verify URL a scanner reads from the QR code: signature and key,
+        claims (their times checked on every call), registry agreement and status. A report complete
+        with log evidence is remembered on the registry entry it was built from (see ``Found.answers``)."""
+        token = token_of(token)
         checks, claims = self._token_checks(token, at)
         if claims is None:
             return VerificationReport(checks, None, at)

@@ -289,3 +289,13 @@ def test_a_report_answered_again_differs_only_in_its_time(app: Any, registrar: T
     assert (first["checked_at"], again["checked_at"]) == ("2026-01-01T00:00:00+00:00", "2026-01-01T01:00:00+00:00")
     assert again["status_as_of"] == again["checked_at"]  # the registry as of this call
     assert {**first, "checked_at": None, "status_as_of": None} == {**again, "checked_at": None, "status_as_of": None}
+
+
+def test_the_scanned_verify_url_is_accepted_as_the_token(verifier: TestClient, registrar: TestClient) -> None:
+    """What a scanner gives is the whole URL in the QR code; a platform passes it on as it is."""
+    lic = _issue(registrar, entity())["license"]
+    for given in (lic["verify_url"], lic["verify_url"] + "?lang=en", "  " + lic["verify_url"] + "\n",
+                  lic["verify_url"].replace("http://testserver", "https://elsewhere.example")):
+        assert verifier.post("/api/v1/verify/token", json={"token": given}).json()["verdict"] == "valid", given
+    forged = lic["verify_url"][:-4] + "AAAA"
+    assert verifier.post("/api/v1/verify/token", json={"token": forged}).json()["verdict"] == "invalid"
