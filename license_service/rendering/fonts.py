@@ -12,7 +12,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from reportlab.pdfbase import pdfmetrics, ttfonts
 
@@ -69,6 +68,7 @@ class FontSet:
 
     def __init__(self, files: Sequence[tuple[str, int]] = DEFAULT_FONT_FILES) -> None:
         faces = []
+        ascent = descent = 0.0
         for i, (path, index) in enumerate(files):
             name = f"ELicenseF{i}-{Path(path).stem}"
             try:
@@ -81,8 +81,15 @@ class FontSet:
                 font = ttfonts.TTFont(name, path, subfontIndex=index)
                 pdfmetrics.registerFont(font)
             faces.append(_Face(name, frozenset(font.face.charToGlyph)))
+            ascent = max(ascent, font.face.ascent / 1000)
+            descent = max(descent, -font.face.descent / 1000)
         self._faces = tuple(faces)
         self._cache: dict[str, str | None] = {}
+        self._advances: dict[str, float] = {}
+        #: the highest ascent and deepest descent of the faces (em): a line's ink lies within
+        #: [baseline - descent * size, baseline + ascent * size]
+        self.ascent = ascent
+        self.descent = descent
         #: Held while a reportlab document using these fonts is built: reportlab keeps its TrueType
         #: subsetting state on the (process-wide) font objects, and two documents at once corrupt it.
         self.lock = threading.Lock()
@@ -120,21 +127,29 @@ class FontSet:
                 out.append((face, ch))
         return out
 
-    def markup(self, text: str) -> str:
-        """reportlab paragraph markup with a ``<font>`` tag wherever a fallback face is needed."""
-        return "".join(
-            escape(s) if face == self.primary else f'<font name="{face}">{escape(s)}</font>'
-            for face, s in self.runs(text)
-        )
+    def advance(self, text: str) -> float:
+        """The width of ``text`` at size 1 (em), each character in the face :meth:`runs` gives it."""
+        total = 0.0
+        for ch in text:
+            try:
+                total += self._advances[ch]
+            except KeyError:
+                face = self.face_for(ch)
+                if face is None:
+                    raise KeyError(ch) from None
+                w = self._advances[ch] = pdfmetrics.stringWidth(ch, face, 1.0)
+                total += w
+        return total
 
     def width(self, text: str, size: float) -> float:
         return float(sum(pdfmetrics.stringWidth(s, face, size) for face, s in self.runs(text)))
 
-    def draw(self, canvas: object, x: float, y: float, text: str, size: float) -> float:
-        """Draw a single line at (x, y) switching faces per run; returns the width drawn."""
+    def draw(self, canvas: object, x: float, y: float, text: str, size: float, char_space: float = 0.0) -> float:
+        """Draw a single line at (x, y) switching faces per run, ``char_space`` points added after each
+        character (PDF ``Tc``: justification); returns the width drawn."""
         start = x
         for face, s in self.runs(text):
             canvas.setFont(face, size)  # type: ignore[attr-defined]
-            canvas.drawString(x, y, s)  # type: ignore[attr-defined]
-            x += pdfmetrics.stringWidth(s, face, size)
+            canvas.drawString(x, y, s, charSpace=char_space)  # type: ignore[attr-defined]
+            x += pdfmetrics.stringWidth(s, face, size) + char_space * len(s)
         return x - start
