@@ -33,7 +33,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from .errors import SigningError
 from .keys.api import EcSigner, PdfSigningMaterial
-from .ltv import extend_to_lta
+from .ltv import extend_to_lta, is_long_term, renew_lta
 from .timestamps import LocalTimeStamper
 
 __all__ = ["SEAL_FIELD", "PdfSealer"]
@@ -129,11 +129,15 @@ class PdfSealer:
         with self._lock:
             return self._seal(pdf, box=box, authority=authority, reason=reason, location=location, at=at)
 
-    def long_term(self, pdf: bytes, crls: tuple[bytes, ...], *, at: datetime) -> bytes:
-        """The PAdES B-LTA form of a sealed license as of ``at`` (``signing/ltv.py``): its validation
-        data gathered at ``at`` with ``crls``, then a document timestamp (the development TSA's at
-        ``at``). Raises :class:`SigningError`."""
-        return extend_to_lta(pdf, self._material, self._timestamper_at(at), crls, at=at)
+    def long_term(self, pdf: bytes, revocation: tuple[bytes, ...], *, at: datetime) -> bytes:
+        """The PAdES B-LTA form of a sealed license made at ``at`` (``signing/ltv.py``): given the form
+        as issued, its validation data gathered at ``at`` with ``revocation`` (CRLs and OCSP responses,
+        DER), then a document timestamp (``extend_to_lta``); given a long-term form, the same for its
+        newest document timestamp, then another one (``renew_lta``). The timestamp is the authority's
+        TSA's, or the development TSA's at ``at``. Raises :class:`SigningError` (``ltv.too_early``
+        when ``at`` is not after the signing time, or the newest document timestamp)."""
+        extend = renew_lta if is_long_term(pdf) else extend_to_lta
+        return extend(pdf, self._material, self._timestamper_at(at), revocation, at=at)
 
     def _seal(self, pdf: bytes, *, box: tuple[float, float, float, float], authority: str,
               reason: str, location: str, at: datetime) -> bytes:

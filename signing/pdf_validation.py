@@ -1,5 +1,8 @@
 """PDF signature validation, pyHanko's model (DESIGN.md): intact, valid, trusted, whole-file
-coverage, and no modification after signing beyond PAdES LTA updates. ``skip_diff`` is never used.
+coverage, and no modification after signing beyond PAdES LTA updates (DSS updates and document
+timestamps: ``lta_validation.LTA_ONLY_DIFF_POLICY`` and ``later_revision_problem``, stricter than
+pyHanko's default policy, which lets the document information and XMP metadata change, and no bytes
+after the last revision). ``skip_diff`` is never used.
 
 Returns findings as data; the verification service turns them into report checks. Validation works
 offline from trust roots (no fetching), as of the time the caller passes. Nothing here signs.
@@ -23,7 +26,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
-from .lta_validation import validate_lta
+from .lta_validation import LTA_ONLY_DIFF_POLICY, later_revision_problem, revision_end, validate_lta
 
 __all__ = ["TOKEN_PREFIX", "PdfFindings", "load_roots", "validate_license_pdf"]
 
@@ -57,16 +60,25 @@ class PdfFindings:
     #: proves the signature from what the file carries, and why not; None for the form as issued
     long_term: bool | None = None
     long_term_reason: str | None = None
-    #: where the seal's signed bytes end: the document as issued is ``data[:sealed_length]``
+    #: where the seal's signed bytes end (its ``/ByteRange``)
     sealed_length: int | None = None
+    #: where the seal's revision ends (its ``%%EOF`` and end-of-line): the document as issued is
+    #: ``data[:issued_length]``, the rest the long-term form's updates
+    issued_length: int | None = None
+    #: what the revisions after the seal change that difference analysis does not judge
+    #: (``lta_validation.later_revision_problem``): ``pdf.trailing_bytes``, ``pdf.info_changed``,
+    #: ``pdf.metadata_changed``, ``pdf.trailer_changed``; None if nothing
+    revision_problem: str | None = None
     #: the signer's certificate was revoked (key compromise) at or before the time the seal's trusted
     #: timestamp proves (or, with no trusted timestamp, at all): the CRL's revocation time
     signer_revoked_at: datetime | None = None
 
 
-def _token(reader: PdfFileReader) -> str | None:
+def _token(reader: PdfFileReader, revision: int) -> str | None:
+    """The license token in the document information dictionary as of ``revision`` (the seal's:
+    what a later revision says is not what was signed)."""
     try:
-        info = reader.trailer["/Info"].get_object()
+        info = reader.get_historical_resolver(revision).trailer_view["/Info"]
     except KeyError:
         return None
     if not isinstance(info, DictionaryObject):
@@ -80,8 +92,12 @@ def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at:
                          crls: Sequence[bytes] = ()) -> PdfFindings:
     """Validate the (single) certification signature of a license PDF as of ``at``, pyHanko's model
     (intact, valid, trusted, coverage, modification level; ISO 32000-2 s.12.8), with the long-term
-    form's document timestamps validated by ``lta_validation.validate_lta`` at ``at``. ``crls`` are
-    the CAs' current CRLs, read for a signer revoked for key compromise (``signer_revoked_at``).
+    form's document timestamps validated by ``lta_validation.validate_lta`` at ``at``. After the
+    seal only DSS updates and document timestamps count as unmodified (``LTA_ONLY_DIFF_POLICY``;
+    ``revision_problem`` names what else a later revision changed), and bytes after the last
+    revision's end are not covered (``revision_problem == "pdf.trailing_bytes"``, ``entire_file``
+    false). The token is read from the seal's revision. ``crls`` are the CAs' current CRLs, read for
+    a signer revoked for key compromise (``signer_revoked_at``).
 
     Never raises for bad input: any parsing failure is reported as ``malformed``.
     """
@@ -96,7 +112,10 @@ def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at:
     sig = sigs[0]
     try:
         vc = ValidationContext(trust_roots=roots, allow_fetching=False, moment=at)
-        st = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc)
+        st = validate_pdf_signature(sig, signer_validation_context=vc, ts_validation_context=vc,
+                                    diff_policy=LTA_ONLY_DIFF_POLICY)
+        problem = later_revision_problem(data, reader, sig.signed_revision)
+        issued_length = revision_end(data, reader, sig.signed_revision)
     except Exception as e:  # pyHanko raises many types for broken CMS/ByteRange; all mean "not genuine"
         return PdfFindings(malformed=f"signature unreadable ({type(e).__name__})", signatures=len(sigs),
                            field_name=sig.field_name)
@@ -107,14 +126,15 @@ def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at:
         level in (ModificationLevel.NONE, ModificationLevel.LTA_UPDATES)
         and bool(st.docmdp_ok)
         and stamps_only
+        and problem in (None, "pdf.trailing_bytes")  # bytes after the end: a coverage problem
     )
     lta = validate_lta(data, roots, at=at) if len(sigs) > 1 and stamps_only else None
-    entire = st.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+    entire = problem != "pdf.trailing_bytes" and (st.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
         st.coverage == SignatureCoverageLevel.ENTIRE_REVISION and level == ModificationLevel.LTA_UPDATES
-    )
+    ))
     ts = st.timestamp_validity
     try:
-        token = _token(reader)
+        token = _token(reader, sig.signed_revision)
     except Exception:
         token = None
     return PdfFindings(
@@ -127,7 +147,7 @@ def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at:
         signer=st.signing_cert.subject.human_friendly if st.signing_cert else None,
         signed_at=ts.timestamp if ts is not None else st.signer_reported_dt,
         token=token, long_term=lta.passed if lta else None, long_term_reason=lta.reason if lta else None,
-        sealed_length=_sealed_length(sig.byte_range),
+        sealed_length=_sealed_length(sig.byte_range), issued_length=issued_length, revision_problem=problem,
         signer_revoked_at=_revoked_before(st.signing_cert, ts.timestamp if ts is not None and ts.trusted else None,
                                           crls),
     )

@@ -18,18 +18,47 @@ __all__ = ["PdfChecker", "checks_of"]
 _CRL_TTL = 60.0  # seconds
 
 
+#: what each of ``PdfFindings.revision_problem``'s codes means, for the report's detail
+_PROBLEMS = {
+    "pdf.trailing_bytes": "bytes follow the last revision's end (%%EOF): not part of any signed revision",
+    "pdf.info_changed": "a revision after the seal changes the document information dictionary",
+    "pdf.metadata_changed": "a revision after the seal changes the XMP metadata",
+    "pdf.trailer_changed": "a revision after the seal names another catalog or adds encryption",
+}
+
+
+def _coverage(f: PdfFindings) -> Check:
+    if f.revision_problem == "pdf.trailing_bytes":
+        return Check("coverage", False, "pdf.trailing_bytes", _PROBLEMS["pdf.trailing_bytes"])
+    return Check("coverage", f.entire_file, "pdf.entire_file" if f.entire_file else "pdf.partial_coverage")
+
+
+def _modification(f: PdfFindings) -> Check:
+    if f.unmodified:
+        return Check("modification", True, "pdf.unmodified")
+    if f.revision_problem in _PROBLEMS and f.revision_problem != "pdf.trailing_bytes":
+        return Check("modification", False, "pdf.modified", _PROBLEMS[f.revision_problem])
+    return Check("modification", False, "pdf.modified", f"changed after signing ({f.modification_level})")
+
+
+def _long_term_reason(reason: str | None) -> str:
+    return reason if reason and reason.startswith("pdf.") else f"pdf.{reason}"
+
+
 def checks_of(f: PdfFindings) -> list[Check]:
-    """One check per finding: integrity, trust, coverage, modification, timestamp, signer status and,
-    for a long-term form, its document timestamp and validation data."""
+    """One check per finding: integrity, trust, coverage (``pdf.trailing_bytes`` for bytes after the
+    last revision), modification (``pdf.modified`` for anything after the seal but DSS updates and
+    document timestamps; the detail names an edit of the document information, the XMP metadata or
+    the trailer), timestamp, signer status and, for a long-term form, its document timestamps and
+    validation data."""
     if f.malformed:
         return [Check("pdf_integrity", False, "pdf.malformed", f.malformed)]
     return [
         Check("pdf_integrity", f.intact and f.valid, "pdf.intact" if f.intact and f.valid else "pdf.not_intact"),
         Check("trust_chain", f.trusted, "pdf.trusted" if f.trusted else "pdf.untrusted",
               "" if f.trusted else "the signer does not chain to our published root"),
-        Check("coverage", f.entire_file, "pdf.entire_file" if f.entire_file else "pdf.partial_coverage"),
-        Check("modification", f.unmodified, "pdf.unmodified" if f.unmodified else "pdf.modified",
-              "" if f.unmodified else f"changed after signing ({f.modification_level})"),
+        _coverage(f),
+        _modification(f),
         Check("timestamp", bool(f.timestamp_trusted),
               "pdf.timestamp_ok" if f.timestamp_trusted else "pdf.timestamp_missing_or_untrusted"),
         Check("signer_status", f.signer_revoked_at is None,
@@ -37,7 +66,7 @@ def checks_of(f: PdfFindings) -> list[Check]:
               "" if f.signer_revoked_at is None else
               f"sealed after its key was revoked for compromise ({f.signer_revoked_at.isoformat()})"),
         *([] if f.long_term is None else [Check(
-            "long_term", f.long_term, "pdf.long_term_ok" if f.long_term else f"pdf.{f.long_term_reason}",
+            "long_term", f.long_term, "pdf.long_term_ok" if f.long_term else _long_term_reason(f.long_term_reason),
             "" if f.long_term else "the long-term form's document timestamp or validation data does "
                                    "not prove the signature")]),
     ]

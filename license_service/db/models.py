@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["ApiClient", "Base", "LicenseDocument", "LicenseVersion", "LogCheckpoint", "LogHead", "LogLeaf", "LogNode",
-           "MarketEntity", "RegistrationEvent", "SerialCounter", "VerificationRecord"]
+           "LongTermForm", "MarketEntity", "RegistrationEvent", "SerialCounter", "VerificationRecord"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -104,6 +104,28 @@ class LicenseDocument(Base):
 
     license_id: Mapped[str] = mapped_column(ForeignKey("license_versions.license_id"), primary_key=True)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LongTermForm(Base):
+    """A license version's long-term form (PAdES B-LTA, ``signing/ltv.py``) as archived by
+    ``license_service/archive.py``: made once the grace period after the signing time has passed, so
+    its revocation data shows any compromise reported in it; renewed with a new document timestamp
+    before the newest one's TSA certificate expires. The form as issued stays in
+    ``license_documents``, byte for byte the first revision of this one."""
+
+    __tablename__ = "long_term_forms"
+
+    license_id: Mapped[str] = mapped_column(ForeignKey("license_versions.license_id"), primary_key=True)
+    #: the SHA-256 of the form as issued (``license_versions.pdf_sha256``): how a request for the
+    #: long-term form of a PDF finds it
+    issued_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime())  # when first archived
+    renewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # its last renewal
+    document_timestamps: Mapped[int] = mapped_column(Integer)
+    #: when the certificate of the TSA that made the newest document timestamp expires: renew before
+    timestamp_expires_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class RegistrationEvent(Base):

@@ -120,6 +120,7 @@ class Signers(Protocol):
         ...
 
     def revocation_data(self, at: datetime) -> tuple[bytes, ...]:
-        """The CAs' CRLs (DER) current at ``at``, for a license's long-term form (PAdES B-LTA); empty
-        when none is held (pyHanko then fetches them from the issuers)."""
+        """The revocation data (DER CRLs and OCSP responses) a license's long-term form (PAdES B-LTA)
+        made at ``at`` carries, issued at or before ``at``; empty when none is held (pyHanko then
+        fetches from the issuers)."""
         ...

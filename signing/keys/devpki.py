@@ -8,20 +8,29 @@ Each CA also publishes a CRL (``NAME.crl``, DER), re-issued whenever it is missi
 the revocation data a PAdES B-LT/B-LTA document carries for its chain, so it validates years later
 from what it holds. The document signer lives three years, as signing certificates do, and the TSA
 fifteen: long after the signer has expired, an archival copy still validates through its document
-timestamp. ``OcspResponder`` answers OCSP requests for the development CAs.
+timestamp. ``OcspResponder`` answers OCSP requests for the development CAs, and
+``dev_ocsp_responses`` gives the answers a long-term form carries for the end-entity certificates the
+CAs issued (PAdES past validation finds no revocation data for them in a CRL their own CA signed, so
+OCSP it is). ``rotate_dev_tsa`` is a TSA rollover: a new TSA key and certificate, the old certificate
+kept in ``retired/``.
 
-Time is an argument throughout (``at``): validity periods, CRL and OCSP times all start there.
+Time is an argument throughout (``at``): validity periods, CRL and OCSP times (``thisUpdate`` and
+``producedAt`` alike) all start there.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from asn1crypto import core as asn1_core
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,8 +40,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from ..errors import KeyMaterialError
 from .api import DEV_MARK
 
-__all__ = ["DEV_PKI", "REVOKED", "CertSpec", "OcspResponder", "build_certificate", "dev_ca", "ensure_dev_crls",
-           "ensure_dev_pki", "issue_document_signer", "read_revoked", "write_atomically", "write_private_key"]
+__all__ = ["DEV_PKI", "OCSP_VALIDITY", "REVOKED", "CertSpec", "OcspResponder", "build_certificate", "dev_ca",
+           "dev_ocsp_responses", "ensure_dev_crls", "ensure_dev_pki", "issue_document_signer", "read_revoked",
+           "rotate_dev_tsa", "write_atomically", "write_private_key"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ DEV_PKI: tuple[CertSpec, ...] = (
 )
 CRL_VALIDITY = dt.timedelta(days=30)
 CRL_REISSUE_AFTER = dt.timedelta(days=1)
+OCSP_VALIDITY = dt.timedelta(days=1)  # an OCSP answer's nextUpdate - thisUpdate
 
 
 def _name(cn: str) -> x509.Name:
@@ -193,8 +204,8 @@ def issue_document_signer(directory: Path, public_key: ec.EllipticCurvePublicKey
 
 def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, *, at: dt.datetime,
                     force: bool = False) -> list[str]:
-    """(Re-)issue each CA's CRL (RFC 5280 s.5) that is missing or a day old at ``at`` (or all,
-    ``force``): signed by the CA, issued at ``at`` and valid for 30 days, listing what
+    """(Re-)issue each CA's CRL (RFC 5280 s.5) that is missing, a day old at ``at`` or issued after
+    ``at`` (or all, ``force``): signed by the CA, issued at ``at`` and valid for 30 days, listing what
     ``revoked.json`` says the CA revoked (reason: key compromise). Only the CAs whose keys are in
     ``directory``. Returns the names re-issued. Files are replaced atomically (several processes
     start at once)."""
@@ -206,7 +217,9 @@ def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, *, at:
             continue
         if path.exists() and not force:
             issued = x509.load_der_x509_crl(path.read_bytes()).last_update_utc
-            if at - issued < CRL_REISSUE_AFTER:
+            # kept while less than a day old at ``at``; one issued after ``at`` is no CRL of ``at``
+            # (a caller working in the past, as tests of a PKI made in the past do)
+            if dt.timedelta(0) <= at - issued < CRL_REISSUE_AFTER:
                 continue
         ca = dev_ca(directory, spec.name)
         if ca is None:
@@ -227,6 +240,31 @@ def ensure_dev_crls(directory: Path, specs: Iterable[CertSpec] = DEV_PKI, *, at:
     return made
 
 
+def rotate_dev_tsa(directory: Path, *, at: dt.datetime) -> tuple[int, int]:
+    """A TSA rollover in the development PKI: a new TSA key and certificate (``tsa.key``, ``tsa.pem``)
+    from the issuing CA, valid from ``at``; the old certificate is kept in ``retired/`` (OCSP still
+    answers for it, and document timestamps it signed still chain to the root), its key is dropped (a
+    TSA whose certificate is retired signs nothing again). Returns (old serial, new serial). Raises
+    ``KeyMaterialError`` (``keys.no_ca``) where the issuing CA's key is not held (production: the
+    authority's TSA rolls over on its own)."""
+    ca = dev_ca(directory)
+    if ca is None:
+        raise KeyMaterialError("the issuing CA's key is not here (production): the authority's TSA renews "
+                               "its own certificate", code="keys.no_ca")
+    old = x509.load_pem_x509_certificate((directory / "tsa.pem").read_bytes())
+    retired = directory / "retired"
+    retired.mkdir(exist_ok=True)
+    write_atomically(retired / f"tsa-{old.serial_number:x}.pem", old.public_bytes(serialization.Encoding.PEM))
+    spec = next(s for s in DEV_PKI if s.name == "tsa")
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = build_certificate(spec, key.public_key(), issuer_cert=ca[0], signing_key=ca[1], at=at)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    write_atomically(directory / "tsa.key", pem, mode=0o600)
+    write_atomically(directory / "tsa.pem", cert.public_bytes(serialization.Encoding.PEM))
+    return old.serial_number, cert.serial_number
+
+
 class OcspResponder:
     """The development PKI's OCSP responder (RFC 6960) over the CAs whose keys are in ``directory``.
     Not a key provider's concern: the issuing service builds one beside its signers, in development."""
@@ -235,12 +273,11 @@ class OcspResponder:
         self.directory = directory
 
     def answer(self, request_der: bytes, *, at: dt.datetime) -> bytes | None:
-        """The DER OCSP response to a DER request, its ``thisUpdate`` ``at`` and ``nextUpdate`` a day
-        later (``producedAt`` is the signing clock's: ``cryptography`` offers no way to set it): for a
-        certificate a development CA issued, signed by that CA (good, revoked for key compromise per
-        ``revoked.json``, or unknown for a serial it never issued); malformedRequest or unauthorized
-        otherwise. None where this folder holds no development CA key (production: the authority's
-        CA runs its own responder)."""
+        """The DER OCSP response to a DER request, produced ``at`` (``producedAt`` and ``thisUpdate``;
+        ``nextUpdate`` a day later): for a certificate a development CA issued, signed by that CA
+        (good, revoked for key compromise per ``revoked.json``, or unknown for a serial it never
+        issued); malformedRequest or unauthorized otherwise. None where this folder holds no
+        development CA key (production: the authority's CA runs its own responder)."""
         if not self._holds_dev_ca():
             return None
         return _ocsp_response(self.directory, request_der, at)
@@ -253,36 +290,96 @@ class OcspResponder:
         return any((self.directory / f"{s.name}.key").exists() for s in DEV_PKI if s.ca)
 
 
+def dev_ocsp_responses(directory: Path, *, at: dt.datetime) -> tuple[bytes, ...]:
+    """OCSP responses (DER, RFC 6960) produced ``at`` for every end-entity certificate in ``directory``
+    that a development CA whose key is here issued: the document signers and TSAs, current and retired
+    (``retired/``). The revocation data a long-term form made at ``at`` carries for its signer's and
+    its TSAs' certificates. Empty where no development CA key is held."""
+    if not OcspResponder(directory)._holds_dev_ca():
+        return ()
+    ees = [x509.load_pem_x509_certificate(p.read_bytes())
+           for p in sorted([*directory.glob("*.pem"), *directory.glob("retired/*.pem")])]
+    out = []
+    for cert in ees:
+        try:
+            if cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca:
+                continue
+        except x509.ExtensionNotFound:
+            continue  # not one of the declared PKI's
+        for spec in (s for s in DEV_PKI if s.ca):
+            held = dev_ca(directory, spec.name)
+            if held is not None and held[0].subject == cert.issuer:
+                ca = held[0]
+                cert_id = asn1_ocsp.CertId({  # SHA-1: what RFC 6960 (and every client) uses in a CertID
+                    "hash_algorithm": {"algorithm": "sha1"},
+                    "issuer_name_hash": hashlib.sha1(ca.subject.public_bytes()).digest(),
+                    "issuer_key_hash": _key_hash(ca),
+                    "serial_number": cert.serial_number,
+                })
+                out.append(_signed_answer(directory, spec.name, held, cert_id, cert.serial_number, at))
+    return tuple(out)
+
+
+def _key_hash(cert: x509.Certificate, algorithm: str = "sha1") -> bytes:
+    """RFC 6960 s.4.1.1 issuerKeyHash (and s.4.2.1 KeyHash): the hash of the subject public key's bits."""
+    return hashlib.new(algorithm, cert.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)).digest()
+
+
+def _signed_answer(directory: Path, ca_name: str, held: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+                   cert_id: asn1_ocsp.CertId, serial: int, at: dt.datetime) -> bytes:
+    """One BasicOCSPResponse (RFC 6960 s.4.2.1) about ``cert_id``, signed by CA ``ca_name`` itself
+    (s.4.2.2.2: the CA may sign its own answers), produced ``at``."""
+    ca, key = held
+    at = at.astimezone(dt.UTC).replace(microsecond=0)  # GeneralizedTime without fractions (RFC 5280 s.4.1.2.5.2)
+    issued = {c.serial_number for p in [*directory.glob("*.pem"), *directory.glob("retired/*.pem")]
+              if (c := x509.load_pem_x509_certificate(p.read_bytes())).issuer == ca.subject and c != ca}
+    when = read_revoked(directory).get(ca_name, {}).get(f"{serial:x}")
+    if when:
+        status = asn1_ocsp.CertStatus(name="revoked", value=asn1_ocsp.RevokedInfo({
+            # whole seconds (RFC 5280 s.4.1.2.5.2), rounded down: revoked no later than recorded
+            "revocation_time": dt.datetime.fromisoformat(when).astimezone(dt.UTC).replace(microsecond=0),
+            "revocation_reason": "key_compromise"}))
+    elif serial in issued:
+        status = asn1_ocsp.CertStatus(name="good", value=asn1_core.Null())
+    else:
+        status = asn1_ocsp.CertStatus(name="unknown", value=asn1_core.Null())
+    data = asn1_ocsp.ResponseData({
+        "responder_id": asn1_ocsp.ResponderId(name="by_key", value=_key_hash(ca)),
+        "produced_at": at,
+        "responses": [{"cert_id": cert_id, "cert_status": status, "this_update": at,
+                       "next_update": at + OCSP_VALIDITY}],
+    })
+    ca_der = ca.public_bytes(serialization.Encoding.DER)
+    basic = asn1_ocsp.BasicOCSPResponse({
+        "tbs_response_data": data,
+        "signature_algorithm": {"algorithm": "sha256_ecdsa"},
+        "signature": key.sign(data.dump(), ec.ECDSA(hashes.SHA256())),
+        "certs": [asn1_x509.Certificate.load(ca_der)],
+    })
+    return bytes(asn1_ocsp.OCSPResponse({
+        "response_status": "successful",
+        "response_bytes": {"response_type": "basic_ocsp_response", "response": basic},
+    }).dump())
+
+
 def _ocsp_response(directory: Path, request_der: bytes, at: dt.datetime) -> bytes:
     try:
         req = ocsp.load_der_ocsp_request(request_der)
-    except ValueError:
+        cert_id = asn1_ocsp.OCSPRequest.load(request_der)["tbs_request"]["request_list"][0]["req_cert"]
+    except (ValueError, TypeError, KeyError, IndexError):
         return ocsp.OCSPResponseBuilder.build_unsuccessful(
             ocsp.OCSPResponseStatus.MALFORMED_REQUEST).public_bytes(serialization.Encoding.DER)
-    revoked = read_revoked(directory)
-    certs = {p.stem: x509.load_pem_x509_certificate(p.read_bytes())
-             for p in [*directory.glob("*.pem"), *directory.glob("retired/*.pem")]}
     for spec in (s for s in DEV_PKI if s.ca):
         held = dev_ca(directory, spec.name)
         if held is None:
             continue
-        ca, key = held
+        ca = held[0]
         name_hash = hashes.Hash(req.hash_algorithm)
         name_hash.update(ca.subject.public_bytes())
-        key_hash = hashes.Hash(req.hash_algorithm)
-        key_hash.update(ca.public_key().public_bytes(serialization.Encoding.X962,
-                                                     serialization.PublicFormat.UncompressedPoint))
-        if (name_hash.finalize(), key_hash.finalize()) != (req.issuer_name_hash, req.issuer_key_hash):
+        if (name_hash.finalize(), _key_hash(ca, req.hash_algorithm.name)) != (req.issuer_name_hash,
+                                                                             req.issuer_key_hash):
             continue
-        issued = {c.serial_number for c in certs.values() if c.issuer == ca.subject and c != ca}
-        when = revoked.get(spec.name, {}).get(f"{req.serial_number:x}")
-        status = (ocsp.OCSPCertStatus.REVOKED if when else ocsp.OCSPCertStatus.GOOD
-                  if req.serial_number in issued else ocsp.OCSPCertStatus.UNKNOWN)
-        builder = ocsp.OCSPResponseBuilder().add_response_by_hash(
-            req.issuer_name_hash, req.issuer_key_hash, req.serial_number, req.hash_algorithm, status,
-            at, at + dt.timedelta(days=1), dt.datetime.fromisoformat(when) if when else None,
-            x509.ReasonFlags.key_compromise if when else None,
-        ).responder_id(ocsp.OCSPResponderEncoding.HASH, ca).certificates([ca])
-        return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+        return _signed_answer(directory, spec.name, held, cert_id, req.serial_number, at)
     return ocsp.OCSPResponseBuilder.build_unsuccessful(
         ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(serialization.Encoding.DER)

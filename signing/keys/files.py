@@ -26,7 +26,7 @@ from ..errors import KeyMaterialError
 from ..note_signing import NoteSigner
 from ..tokens import public_jwk_of
 from .api import JWKS_FILES, EcSigner, PdfSigningMaterial
-from .devpki import ensure_dev_crls, ensure_dev_pki, write_private_key
+from .devpki import dev_ocsp_responses, ensure_dev_crls, ensure_dev_pki, write_private_key
 from .public import FilePublicKeys, read_key_file
 
 __all__ = ["EcKeySigner", "FileSigners", "TokenSigningKey", "ensure_dev_keys"]
@@ -149,12 +149,19 @@ class FileSigners:
         return self._log_signer
 
     def revocation_data(self, at: datetime) -> tuple[bytes, ...]:
-        """The CAs' CRLs (DER) in the folder as of ``at``: the development PKI first re-issues those
-        a day old at ``at`` (``devpki.ensure_dev_crls``; only the CAs whose keys are here). Empty
-        when the folder holds none: pyHanko then fetches them."""
-        if FilePublicKeys(self.directory).is_dev():
-            ensure_dev_crls(self.directory, at=at)
-        return tuple(p.read_bytes() for p in sorted(self.directory.glob("*.crl")))
+        """The revocation data (DER) a long-term form made at ``at`` carries: the CAs' CRLs in the
+        folder, the development PKI first re-issuing those a day old at ``at``
+        (``devpki.ensure_dev_crls``); then, where the development CAs' keys are here, OCSP responses
+        (RFC 6960) produced at ``at`` for the end-entity certificates they issued: the document
+        signers and TSAs, current and retired (``devpki.dev_ocsp_responses``). Those are the
+        revocation data issued after the signing time that AdES past validation needs for the
+        signer's and the TSA's certificates (ETSI EN 319 102-1 s.5.6.2.4). Without any (production),
+        pyHanko fetches from the issuers."""
+        if not FilePublicKeys(self.directory).is_dev():
+            return tuple(p.read_bytes() for p in sorted(self.directory.glob("*.crl")))
+        ensure_dev_crls(self.directory, at=at)
+        crls = tuple(p.read_bytes() for p in sorted(self.directory.glob("*.crl")))
+        return crls + dev_ocsp_responses(self.directory, at=at)
 
 
 def _ensure_es256(path: Path) -> bool:

@@ -166,7 +166,7 @@ class Pkcs11Signers:
         return self._files.log_signer()
 
     def revocation_data(self, at: datetime) -> tuple[bytes, ...]:
-        """The CAs' CRLs as of ``at`` (``FileSigners.revocation_data``)."""
+        """The revocation data as of ``at`` (``FileSigners.revocation_data``: CRLs and OCSP responses)."""
         return self._files.revocation_data(at)
 
 

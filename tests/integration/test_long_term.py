@@ -1,7 +1,9 @@
 """A license's long-term form (PAdES B-LTA) through the real app, on both databases: the DSS carries
-the chain's certificates and the CAs' CRLs, a document timestamp covers it; validated ten years
-later, with the signer's certificate long expired and nothing fetched, it is still genuine, while
-the form as issued is not; the verification API accepts it and refuses it when altered."""
+the chain's certificates, the CAs' CRLs and OCSP answers made with the form, a document timestamp
+covers it; validated ten years later, with the signer's certificate long expired and nothing
+fetched, it is still genuine (to our model and to pyHanko's AdES-LTA algorithm), while the form as
+issued is not; the verification API accepts it and refuses it when altered, and refuses every
+change after the seal but validation data and document timestamps (the long-term corpus)."""
 
 from __future__ import annotations
 
@@ -9,15 +11,20 @@ from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from typing import Any
 
+import pytest
 from asn1crypto.crl import CertificateList
+from asn1crypto.ocsp import OCSPResponse
 from fastapi.testclient import TestClient
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESPassed
 from pyhanko.sign.validation import DocumentSecurityStore
 
 from license_service.runtime.issuing import IssuingRuntime
 from signing.lta_validation import validate_lta
 from signing.pdf_validation import load_roots, validate_license_pdf
+from tests.adversarial.long_term_attacks import LONG_TERM_ATTACKS, build_long_term_corpus
 from tests.conftest import entity, event
+from tests.unit.test_sealer import ades_lta_ten_years_ahead
 
 TEN_YEARS = timedelta(days=3653)
 
@@ -48,6 +55,10 @@ def test_the_long_term_form_carries_its_validation_data_and_a_document_timestamp
     assert crl_issuers == {"elicense Dev Issuing CA", "elicense Dev Root CA"}
     certs = {c.subject.native["common_name"] for c in dss.load_certs()}
     assert {"elicense Dev Document Signer", "elicense Dev Time Stamping Authority", "elicense Dev Issuing CA"} <= certs
+    answered = {OCSPResponse.load(o.get_object().data).basic_ocsp_response["tbs_response_data"]["responses"][0]
+                ["cert_id"]["serial_number"].native for o in dss.ocsps}
+    seal = reader.embedded_signatures[0]
+    assert answered == {seal.signer_cert.serial_number, reader.embedded_signatures[1].signer_cert.serial_number}
     findings = validate_lta(lta, load_roots(runtime.keys.roots_pem()), at=datetime.now(UTC))
     assert findings.passed and findings.reason == "lta.ok" and findings.document_timestamps == 1
 
@@ -130,3 +141,45 @@ def test_the_dev_pki_ocsp_responder(anon: TestClient, runtime: IssuingRuntime) -
         b"\0" * 20, b"\0" * 20, 1, hashes.SHA1()).build().public_bytes(der))
     assert foreign.response_status == ocsp.OCSPResponseStatus.UNAUTHORIZED
     assert ask(b"not a request").response_status == ocsp.OCSPResponseStatus.MALFORMED_REQUEST
+
+
+def test_the_served_long_term_form_passes_pyhankos_ades_lta_ten_years_ahead(
+        registrar: TestClient, runtime: IssuingRuntime) -> None:
+    """Issue 12, item 7, through the route: pyHanko's AdES-LTA algorithm, simulated ten years after
+    the form was made, with nothing fetched and revocation data required, passes it."""
+    lic = _issue(registrar)
+    lta = _pdf(registrar, lic, "long-term")
+    stamp = PdfFileReader(BytesIO(lta)).embedded_timestamp_signatures[-1]
+    made_at = stamp.signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    result = ades_lta_ten_years_ahead(lta, load_roots(runtime.keys.roots_pem()), made_at=made_at)
+    assert result.ades_subindic == AdESPassed.OK, (result.ades_subindic, result.failure_msg)
+
+
+@pytest.fixture(scope="module")
+def long_term_corpus(tmp_path_factory: pytest.TempPathFactory, client_for: Any) -> list[Any]:
+    registrar = client_for("registrations:write licenses:read")
+    lic = _issue(registrar)
+    return build_long_term_corpus(tmp_path_factory.mktemp("long-term-corpus"), _pdf(registrar, lic),
+                                  _pdf(registrar, lic, "long-term"))
+
+
+def test_the_long_term_corpus(long_term_corpus: list[Any], client_for: Any) -> None:
+    """Issue 12, item 6: after the seal only DSS updates and document timestamps; edits of /Info, XMP,
+    /Extensions, /Version and bytes after %%EOF make a file invalid, each with its reason."""
+    verifier = client_for("verify")
+    seen = []
+    for path, attack in long_term_corpus:
+        r = verifier.post("/api/v1/verify/pdf", files={"file": (path.name, path.read_bytes(), "application/pdf")})
+        assert r.status_code == 200, (path.name, r.text)
+        body = r.json()
+        failed = {c["reason"] for c in body["checks"] if not c["ok"]}
+        assert body["verdict"] == attack.verdict, (path.name, failed)
+        if attack.reasons:
+            assert failed & attack.reasons, (path.name, failed)
+            assert body["license"] is None and body["status"] is None
+            details = " ".join(c["detail"] for c in body["checks"] if c["reason"] in attack.reasons)
+            assert attack.detail in details, (path.name, details)
+        else:
+            assert not failed and body["license"]["status"] == "current", (path.name, failed)
+        seen.append(path.name)
+    assert len(seen) == len(LONG_TERM_ATTACKS)
