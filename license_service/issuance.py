@@ -24,7 +24,7 @@ from signing.pdf import PdfSealer
 from signing.tokens import TokenSigner, sign_claims
 
 from .claims import token_claims
-from .db.models import LicenseDocument, LicenseVersion, MarketEntity, RegistrationEvent
+from .db.models import LicenseDocument, LicenseVersion, LongTermForm, MarketEntity, RegistrationEvent
 from .db.serials import SerialCounters
 from .domain.china_time import china_date
 from .domain.entity import Capital, EntityDetails, EntityKind, Term
@@ -50,22 +50,49 @@ class Outcome:
     body: dict[str, Any]
 
 
-def _leaf(ev: RegistrationEventIn, lic: LicenseVersion, at: datetime, *, supersedes: str | None = None,
-          entity_status: str | None = None) -> bytes:
-    """The log leaf for one registration result: canonical JSON (DESIGN.md) naming the action, the
-    license version it issued or affected (with its record and PDF digests), the source event, the
-    authority and the times."""
+#: the shape of the leaves written now (their ``v`` member); leaves without ``v`` are shape 1
+_LEAF_SHAPE = 2
+
+
+def _utc(at: datetime | None) -> str | None:
+    return at.astimezone(UTC).isoformat() if at is not None else None
+
+
+def _leaf(ev: RegistrationEventIn, lic: LicenseVersion, entity: MarketEntity, at: datetime, *,
+          supersedes: str | None = None, lifecycle: bool = False) -> bytes:
+    """The log leaf for one registration result: canonical JSON (DESIGN.md), shape 2 (``"v": 2``).
+
+    It names the action; the license version issued or affected, with the digests of all that is
+    shown of it (``record_digest``, ``pdf_sha256``, ``token_sha256``: SHA-256 of the token's ASCII);
+    the source event and the SHA-256 of its body as received (``event_body_sha256``, the
+    ``registration_events`` row's ``body_sha256``); the authority, the ``reason`` and the times; and
+    the facts the registry holds after the event: ``entity`` (the market entity's row: name, kind,
+    establishment date, status, since when, why, current version), and for a lifecycle event
+    (``lifecycle``: revocation, cancellation) ``license`` (the affected version's status, since when
+    and why; unchanged when it was already out of force). An issuance that ``supersedes`` a version
+    makes that one superseded as of ``decided_at`` for ``reason``. Times of those facts are UTC.
+
+    Shape 1 (no ``v``) lacks ``token_sha256``, ``event_body_sha256``, ``reason``, ``entity`` and
+    ``license``; its lifecycle leaves carry ``entity_status`` and ``license_status`` instead.
+    ``elicense audit`` reads both."""
     leaf: dict[str, Any] = {
+        "v": _LEAF_SHAPE,
         "action": ev.kind.value, "license_id": lic.license_id, "uscc": lic.uscc, "version": lic.version,
-        "record_digest": lic.record_digest, "pdf_sha256": lic.pdf_sha256, "event_id": ev.event_id,
+        "record_digest": lic.record_digest, "pdf_sha256": lic.pdf_sha256,
+        "token_sha256": hashlib.sha256(lic.token.encode()).hexdigest(),
+        "event_id": ev.event_id, "event_body_sha256": ev.body_sha256,
         "authority": {"name": ev.authority.name, "division_code": ev.authority.division_code},
-        "decided_at": ev.decided_at.isoformat(), "logged_at": at.astimezone(UTC).isoformat(),
+        "decided_at": ev.decided_at.isoformat(), "logged_at": at.astimezone(UTC).isoformat(), "reason": ev.reason,
+        "entity": {"name": entity.name, "entity_kind": entity.entity_kind,
+                   "established_on": entity.established_on.isoformat(), "status": entity.status,
+                   "status_changed_at": _utc(entity.status_changed_at), "status_reason": entity.status_reason,
+                   "current_version": entity.current_version},
     }
     if supersedes is not None:
         leaf["supersedes"] = supersedes
-    if entity_status is not None:
-        leaf["entity_status"] = entity_status
-        leaf["license_status"] = lic.status
+    if lifecycle:
+        leaf["license"] = {"status": lic.status, "status_changed_at": _utc(lic.status_changed_at),
+                           "status_reason": lic.status_reason}
     return canonical_json(leaf)
 
 
@@ -159,7 +186,7 @@ class IssuanceService:
             current.status_changed_at = ev.decided_at
             current.status_reason = reason
             self._status.leave_force(s, current.status_index, at)
-        self._log.append(s, _leaf(ev, current, at, entity_status=entity.status), at=at)
+        self._log.append(s, _leaf(ev, current, entity, at, lifecycle=True), at=at)
         s.flush()
         return Outcome(200, {
             "event_id": ev.event_id,
@@ -239,12 +266,25 @@ class IssuanceService:
             entity.name = details.name
         s.add(lic)
         s.flush()  # the rows before the log's lock: it is held from the append to the commit
-        lic.leaf_index = self._log.append(s, _leaf(ev, lic, at, supersedes=previous_id), at=at)
+        lic.leaf_index = self._log.append(s, _leaf(ev, lic, entity, at, supersedes=previous_id), at=at)
         return Outcome(201, {"event_id": ev.event_id, "license": license_view(lic, self._base_url)})
 
     def long_term(self, pdf: bytes, *, at: datetime) -> bytes:
-        """A sealed license in its long-term form (PAdES B-LTA) as of ``at``, with the CAs' revocation
-        data current then."""
+        """A sealed license in its long-term form (PAdES B-LTA) as of ``at``.
+
+        Given the form as issued: its archived long-term form if ``archive.py`` stored one by ``at``
+        (the one kept: its revocation data was gathered once the grace period after the signing time
+        had passed, and it is renewed before its timestamp's TSA certificate expires); else one made
+        at ``at`` with the revocation data issued then, after the signing time (not stored: made
+        within the grace period, it cannot show a compromise reported later). Given a long-term
+        form: the same with a new document timestamp (an archive renewal, ``signing.ltv.renew_lta``).
+        Raises ``SigningError`` (``ltv.too_early`` for an ``at`` not after the signing time)."""
+        with self._sessions() as s:
+            archived = s.execute(select(LongTermForm.pdf).where(
+                LongTermForm.issued_sha256 == hashlib.sha256(pdf).hexdigest(), LongTermForm.made_at <= at)
+            ).scalar_one_or_none()
+        if archived is not None:
+            return archived
         return self._sealer.long_term(pdf, self._revocation_data(at), at=at)
 
     def warm_up(self, *, at: datetime) -> None:

@@ -14,9 +14,17 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, lazyload, sessionmaker
 
-from .db.models import ApiClient, LicenseDocument, LicenseVersion, MarketEntity, StatusListRow, VerificationRecord
+from .db.models import (
+    ApiClient,
+    LicenseDocument,
+    LicenseVersion,
+    MarketEntity,
+    RegistrationEvent,
+    StatusListRow,
+    VerificationRecord,
+)
 from .urls import pdf_url, verify_url
 
 __all__ = ["LicenseRow", "Registry", "StoredPdf", "current_license", "entity_view", "former_names", "license_by_serial",
@@ -98,11 +106,13 @@ class Registry:
             entity = s.get(MarketEntity, uscc)
             return entity_view(entity, self._base_url) if entity else None
 
-    def verifications(self, uscc: str, limit: int) -> list[dict[str, Any]]:
-        """Who checked this entity's license, and when (newest first)."""
+    def verifications(self, uscc: str, limit: int, *, by: str | None = None) -> list[dict[str, Any]]:
+        """Who checked this entity's license, and when (newest first); ``by``: only that client's checks."""
+        q = select(VerificationRecord).where(VerificationRecord.subject_uscc == uscc)
+        if by is not None:
+            q = q.where(VerificationRecord.client_id == by)
         with self._sessions() as s:
-            rows = s.execute(select(VerificationRecord).where(VerificationRecord.subject_uscc == uscc)
-                             .order_by(VerificationRecord.id.desc()).limit(limit)).scalars().all()
+            rows = s.execute(q.order_by(VerificationRecord.id.desc()).limit(limit)).scalars().all()
             clients = {c.client_id: c.name for c in s.execute(
                 select(ApiClient).where(ApiClient.client_id.in_({r.client_id for r in rows}))).scalars()}
             return [{"client_id": r.client_id, "client_name": clients.get(r.client_id),
@@ -110,15 +120,45 @@ class Registry:
                      "verdict": r.verdict} for r in rows]
 
     def audit_licenses(self, after: str | None, limit: int) -> list[dict[str, Any]]:
-        """Every license version with its canonical record, digests, status and leaf index, paged by
-        ``license_id`` (those after ``after``)."""
+        """Every license version as stored, paged by ``license_id`` (those after ``after``): its
+        canonical record and digests, the columns shown beside the record (serial, dates, status,
+        since when and why, successor), its token and its leaf index. The PDF's bytes are served
+        apart (the auditor hashes them itself)."""
         with self._sessions() as s:
             q = select(LicenseVersion).order_by(LicenseVersion.license_id).limit(limit)
             if after is not None:
                 q = q.where(LicenseVersion.license_id > after)
-            return [{"license_id": r.license_id, "uscc": r.uscc, "version": r.version, "status": r.status,
+            return [{"license_id": r.license_id, "uscc": r.uscc, "version": r.version, "serial": r.serial,
+                     "status": r.status, "issued_at": _iso(r.issued_at), "registered_on": _iso(r.registered_on),
                      "record": r.record, "record_digest": r.record_digest, "pdf_sha256": r.pdf_sha256,
-                     "leaf_index": r.leaf_index, "superseded_by": r.superseded_by} for r in s.scalars(q)]
+                     "token": r.token, "event_id": r.event_id, "leaf_index": r.leaf_index,
+                     "superseded_by": r.superseded_by, "status_changed_at": _iso(r.status_changed_at),
+                     "status_reason": r.status_reason} for r in s.scalars(q)]
+
+    def audit_entities(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """Every market entity's row as stored, paged by USCC (those after ``after``)."""
+        with self._sessions() as s:
+            q = (select(MarketEntity).options(lazyload(MarketEntity.licenses)).order_by(MarketEntity.uscc)
+                 .limit(limit))
+            if after is not None:
+                q = q.where(MarketEntity.uscc > after)
+            return [{"uscc": e.uscc, "entity_kind": e.entity_kind, "name": e.name, "status": e.status,
+                     "status_changed_at": _iso(e.status_changed_at), "status_reason": e.status_reason,
+                     "current_version": e.current_version, "established_on": _iso(e.established_on)}
+                    for e in s.scalars(q)]
+
+    def audit_events(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        """Every registration result accepted (the idempotency record), paged by ``event_id`` (those
+        after ``after``): its kind, USCC, the SHA-256 of its body as received, when, and the answer
+        stored for replays (status and body)."""
+        with self._sessions() as s:
+            q = select(RegistrationEvent).order_by(RegistrationEvent.event_id).limit(limit)
+            if after is not None:
+                q = q.where(RegistrationEvent.event_id > after)
+            return [{"event_id": e.event_id, "kind": e.kind, "uscc": e.uscc, "body_sha256": e.body_sha256,
+                     "received_at": _iso(e.received_at), "response_status": e.response_status,
+                     "response_body": e.response_body}
+                    for e in s.scalars(q)]
 
     def status_list(self, purpose: str, list_no: int) -> StatusListRow | None:
         """A signed status list as served (its ``token``, and when it was last signed)."""

@@ -83,17 +83,62 @@ class VerificationsOut(BaseModel):
 
 
 class AuditLicense(BaseModel):
+    """A license version as stored, for the auditor. Plain strings, never a narrower type: a row
+    edited to hold anything must reach the auditor as it is, not fail the response."""
+
     license_id: str
     uscc: str
     version: int
+    serial: str
     status: str
+    issued_at: str
+    registered_on: str
     record: str
     record_digest: str
     pdf_sha256: str
+    token: str
+    event_id: str
     leaf_index: int | None
     superseded_by: str | None
+    status_changed_at: str | None
+    status_reason: str | None
 
 
 class AuditLicensesOut(BaseModel):
     licenses: list[AuditLicense]
+    next: str | None
+
+
+class AuditEntity(BaseModel):
+    """A market entity's row as stored, for the auditor."""
+
+    uscc: str
+    entity_kind: str
+    name: str | None
+    status: str
+    status_changed_at: str
+    status_reason: str | None
+    current_version: int
+    established_on: str
+
+
+class AuditEntitiesOut(BaseModel):
+    entities: list[AuditEntity]
+    next: str | None
+
+
+class AuditEvent(BaseModel):
+    """A registration result as stored (the idempotency record), for the auditor."""
+
+    event_id: str
+    kind: str
+    uscc: str
+    body_sha256: str
+    received_at: str
+    response_status: int
+    response_body: str
+
+
+class AuditEventsOut(BaseModel):
+    events: list[AuditEvent]
     next: str | None

@@ -1,8 +1,9 @@
-"""The auditor's checks, pure (no I/O): the checkpoint's signature with the pinned key, consistency
-with the checkpoint saved last time, the new entries hashing to the new root, and the registry
-reconciled with the log. Every discrepancy is raised as :class:`AuditFailure` with a precise
-sentence; nothing the server says is taken on its word where a hash or a signature can decide.
-``run`` strings these together and keeps the state file; ``client`` fetches what they check."""
+"""The auditor's checks of the log, pure (no I/O): the checkpoint's signature with the pinned key,
+consistency with the checkpoint saved last time, the entries counted before still served as they
+were, the new entries hashing to the new root. Every discrepancy is raised as :class:`AuditFailure`
+with a precise sentence; nothing the server says is taken on its word where a hash or a signature
+can decide. ``reconcile`` checks the registry against the log; ``run`` strings the checks together
+and keeps the state file; ``client`` fetches what they check."""
 
 from __future__ import annotations
 
@@ -10,22 +11,30 @@ import base64
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from signing.keys.api import HANDOVER_TITLE
-from signing.merkle import append_leaf, leaf_hash, root_from_range, verify_consistency
+from signing.merkle import append_leaf, leaf_hash, range_nodes, root_from_range, verify_consistency
 from signing.note import Checkpoint, NoteError, NoteVerifier, parse_checkpoint
 
-__all__ = ["AuditFailure", "AuditState", "check_consistency", "check_growth", "decode_leaves", "extend",
-           "follow_handovers", "open_checkpoint", "reconcile", "summarize"]
-
-_ISSUE = ("establishment", "change", "reissue", "replacement")
-_STATUS_BY_ACTION = {"revocation": "revoked", "cancellation": "cancelled"}
+__all__ = ["AuditError", "AuditFailure", "AuditState", "CouldNotCheck", "check_consistency", "check_growth",
+           "check_served", "decode_leaves", "extend", "follow_handovers", "locate_rewrite", "open_checkpoint",
+           "summarize"]
 
 
-class AuditFailure(Exception):
+class AuditError(Exception):
+    """The root of what an audit raises: it failed, or it could not check."""
+
+
+class AuditFailure(AuditError):
     """The log or the registry is not what it must be; the message says what was found."""
+
+
+class CouldNotCheck(AuditError):
+    """The audit could not get what it must check (the server unreachable, too slow, overloaded, an
+    answer too large, the credential refused): nothing was found wrong, and nothing was shown right."""
 
 
 @dataclass
@@ -79,7 +88,8 @@ def open_checkpoint(note: str, vkey: str) -> Checkpoint:
 def check_growth(state: AuditState, cp: Checkpoint) -> None:
     """An append-only log never serves a smaller tree than one it checkpointed before."""
     if cp.size < state.size:
-        raise AuditFailure(f"the log shrank: it served size {cp.size} after size {state.size} was checkpointed")
+        raise AuditFailure(f"the log shrank from {state.size} to {cp.size}: it served a checkpoint of size {cp.size} "
+                           f"after size {state.size} was checkpointed")
 
 
 def check_consistency(state: AuditState, cp: Checkpoint, proof: list[bytes]) -> None:
@@ -103,68 +113,73 @@ def extend(state: AuditState, cp: Checkpoint, leaves: list[bytes]) -> list[str]:
     return [base64.b64encode(h).decode() for h in frontier]
 
 
+def _compact_range(leaves: list[bytes]) -> list[bytes]:
+    frontier: list[bytes] = []
+    for i, data in enumerate(leaves):
+        frontier = append_leaf(frontier, i, leaf_hash(data))
+    return frontier
+
+
+def check_served(state: AuditState, leaves: list[bytes]) -> tuple[int, int] | None:
+    """The entries the auditor counted before (``leaves``: indices 0 to ``state.size - 1`` as served
+    now) against its saved compact range: they must be the entries it checked then. A consistency
+    proof binds the tree (its stored hashes), not the entries served: a leaf row rewritten under an
+    unchanged tree passes it and shows only here.
+
+    Returns None when they agree, else the leaf range ``(start, end)`` of the first perfect subtree
+    (RFC 9162 s.2.1.1) of the saved tree whose hash the served entries no longer give."""
+    if len(leaves) != state.size:
+        raise AuditFailure(f"the log served {len(leaves)} entries for the {state.size} it served before")
+    served = _compact_range(leaves)
+    for (level, index), saved, now in zip(range_nodes(0, state.size), state.frontier, served, strict=True):
+        if base64.b64decode(saved) != now:
+            return index << level, (index + 1) << level
+    return None
+
+
+def locate_rewrite(state: AuditState, leaves: list[bytes], span: tuple[int, int],
+                   proof: Callable[[int, int], list[bytes]]) -> int:
+    """The first index in ``span`` whose served entry is not the one the saved checkpoint covers (see
+    :func:`check_served`), by bisection over prefix sizes: a consistency proof (RFC 9162 s.2.1.4.2)
+    from ``m`` leaves to the saved tree verifies against the saved root only with the genuine root
+    of the first ``m`` leaves, so the served prefix of size ``m`` is genuine exactly when it verifies.
+    ``proof(first, second)`` fetches the server's proof; a server that lies in it can only move the
+    index named, not hide the rewrite. Returns ``span[1] - 1`` when no proof narrows it down."""
+    root = base64.b64decode(state.root)
+
+    def genuine(m: int) -> bool:
+        served = root_from_range(_compact_range(leaves[:m]))
+        if m == state.size:
+            return served == root
+        return verify_consistency(m, state.size, served, root, proof(m, state.size))
+
+    good, bad = span[0], span[1]  # the prefix of span[0] leaves is genuine, that of span[1] is not
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if genuine(mid):
+            good = mid
+        else:
+            bad = mid
+    return bad - 1
+
+
 def decode_leaves(leaves: list[bytes], first: int = 0) -> list[dict[str, Any]]:
     """The JSON objects of the leaves at indices ``first``, ``first + 1``... (DESIGN.md: leaf data is
-    canonical JSON). Raises :class:`AuditFailure` naming the first leaf that is not JSON."""
+    canonical JSON). Raises :class:`AuditFailure` naming the first leaf that is not a JSON object."""
     out = []
     for i, data in enumerate(leaves, start=first):
         try:
-            out.append(json.loads(data))
+            leaf = json.loads(data)
         except ValueError:
-            raise AuditFailure(f"leaf {i} is not JSON") from None
+            leaf = None
+        if not isinstance(leaf, dict):
+            raise AuditFailure(f"leaf {i} is not a JSON object")
+        out.append(leaf)
     return out
 
 
 def summarize(leaves: list[dict[str, Any]]) -> dict[str, Any]:
-    by_action = Counter(leaf.get("action", "?") for leaf in leaves)
+    by_action = Counter(str(leaf.get("action", "?")) for leaf in leaves)
     by_day = Counter(str(leaf.get("logged_at", "?"))[:10] for leaf in leaves)
     return {"entries": len(leaves), "by_action": dict(sorted(by_action.items())),
             "by_day": dict(sorted(by_day.items()))}
-
-
-def reconcile(leaves: list[dict[str, Any]], licenses: list[dict[str, Any]]) -> list[str]:
-    """Registry against log. Every license version: its record hashes to its digest; exactly one
-    issuance leaf, at its leaf index, with the same digests; a status that the log's lifecycle leaves
-    explain. Every leaf: it names a license version that exists. Returns the discrepancies found."""
-    problems: list[str] = []
-    by_id = {lic["license_id"]: lic for lic in licenses}
-    issued: dict[str, list[int]] = {}
-    superseded: set[str] = set()
-    ended: dict[str, str] = {}
-    for i, leaf in enumerate(leaves):
-        lid = leaf.get("license_id")
-        lic = by_id.get(lid)
-        if lic is None:
-            problems.append(f"leaf {i} ({leaf.get('action')}) names license {lid}, which the registry does not hold")
-            continue
-        if (leaf.get("uscc"), leaf.get("version")) != (lic["uscc"], lic["version"]):
-            problems.append(f"leaf {i} names {lid} as {leaf.get('uscc')} v{leaf.get('version')}, the registry as "
-                            f"{lic['uscc']} v{lic['version']}")
-        if leaf.get("action") in _ISSUE:
-            issued.setdefault(lid, []).append(i)  # type: ignore[arg-type]
-            if leaf.get("supersedes"):
-                superseded.add(leaf["supersedes"])
-        elif leaf.get("action") in _STATUS_BY_ACTION:
-            # the leaf records the license's status after the event (a revoked license stays revoked
-            # when its entity is later cancelled)
-            ended[lid] = leaf.get("license_status") or _STATUS_BY_ACTION[leaf["action"]]  # type: ignore[index]
-    for lid, lic in sorted(by_id.items()):
-        digest = hashlib.sha256(lic["record"].encode()).hexdigest()
-        if digest != lic["record_digest"]:
-            problems.append(f"license {lid}: its record hashes to {digest}, the registry says {lic['record_digest']} "
-                            "(the row was edited)")
-        where = issued.get(lid, [])
-        if len(where) != 1:
-            problems.append(f"license {lid} has {len(where)} issuance leaves in the log, not one")
-            continue
-        leaf = leaves[where[0]]
-        if where[0] != lic["leaf_index"]:
-            problems.append(f"license {lid}: the registry says leaf {lic['leaf_index']}, the log has it at {where[0]}")
-        for key in ("record_digest", "pdf_sha256"):
-            if leaf.get(key) != lic[key]:
-                problems.append(f"license {lid}: {key} is {lic[key]} in the registry and {leaf.get(key)} in leaf "
-                                f"{where[0]}")
-        expected = "superseded" if lid in superseded else ended.get(lid, "current")
-        if lic["status"] != expected:
-            problems.append(f"license {lid} is {lic['status']} in the registry; the log says {expected}")
-    return problems

@@ -1,6 +1,9 @@
 """The issuance log of a real server, checked with an independent RFC 6962 / signed-note verifier
-written here (not the project's code), and ``elicense audit`` on an honest log and on each tampering:
-an edited license row, an altered leaf, a deleted leaf, a forked history."""
+written here (not the project's code), and ``elicense audit`` on an honest log and on each tampering
+of the database (issue 12, item 5): an edited license row, an altered or deleted leaf, a revocation's
+reason and date, entity rows, the stored PDF, the stored token, a registration result's body digest,
+an old leaf rewritten under an auditor who checked it before, a truncated log, a forked history; and
+a server that cannot be checked (unreachable, silent) told apart from one that fails."""
 
 from __future__ import annotations
 
@@ -8,8 +11,13 @@ import base64
 import hashlib
 import itertools
 import json
+import shutil
+import socket
 import sqlite3
 import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +91,18 @@ def ind_open_checkpoint(note: str, vkey: str) -> tuple[str, int, bytes]:
 
 
 # -- a server with a history ---------------------------------------------------------------------------
-def _history(server: Server) -> tuple[httpx.Client, list[str], list[dict[str, Any]]]:
-    """Registrations of every kind; the checkpoint after each."""
+def _history(server: Server, *, between: Callable[[], object] | None = None
+             ) -> tuple[httpx.Client, list[str], list[dict[str, Any]]]:
+    """Registrations of every kind; the checkpoint after each. ``between`` runs after the three
+    establishments."""
     c = server.client("registrations:write licenses:read verify")
     notes, licenses = [], []
     ents = [entity(), entity("individual_business", name=None), entity("cooperative", name="湘西茶叶专业合作社")]
     for ent in ents:
         licenses.append(c.post("/api/v1/registrations", json=event("establishment", ent)).json()["license"])
         notes.append(httpx.get(server.base + "/log/checkpoint").text)
+    if between is not None:
+        between()
     steps = [event("change", {**ents[0], "address": "吉首市人民路9号"}, decided_at="2019-01-02T10:00:00+08:00"),
              event("replacement", {"uscc": ents[0]["uscc"]}, reason="遗失补发", decided_at="2019-02-01T10:00:00+08:00"),
              event("revocation", {"uscc": ents[1]["uscc"]}, reason="未年报"),
@@ -168,35 +180,186 @@ def _db(server: Server) -> sqlite3.Connection:
     return sqlite3.connect(server.env["ELICENSE_DATABASE_URL"].removeprefix("sqlite:///"))
 
 
-@pytest.mark.parametrize("tamper,says", [
-    ("edit_license_row", "the row was edited"),
-    ("alter_leaf", "do not hash to the root"),
-    ("delete_leaf", "missing"),
-    ("alter_leaf_and_digest", "do not hash to the root"),
-])
-def test_audit_catches_tampering(tmp_path_factory: pytest.TempPathFactory, tamper: str, says: str) -> None:
-    server = _fresh(tmp_path_factory, f"log-{tamper}")
+class Tampered:
+    """One server with the history of :func:`_history`, audited honestly twice (saving the state at
+    size 3 and at size 8) with an auditor credential; each test edits its database, audits, and the
+    database is put back as it was (SQLite's online backup) for the next."""
+
+    def __init__(self, server: Server, licenses: list[dict[str, Any]], creds: list[str], states: dict[int, Path]
+                 ) -> None:
+        self.server = server
+        self.licenses = licenses
+        self.creds = creds
+        self.states = states
+
+    def audit(self, tmp: Path, *, state_at: int | None = None, creds: bool = True) -> subprocess.CompletedProcess[str]:
+        state = tmp / "state.json"
+        if state_at is not None:
+            shutil.copy(self.states[state_at], state)
+        return _audit(self.server, state, *(self.creds if creds else []))
+
+
+@pytest.fixture(scope="module")
+def tampered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tampered]:
+    server = _fresh(tmp_path_factory, "log-tampered")
     try:
-        _, _, licenses = _history(server)
+        home = tmp_path_factory.mktemp("audit-states")
         creds = _auditor(server)
-        with _db(server) as db:
-            if tamper == "edit_license_row":
-                db.execute("UPDATE license_versions SET record = replace(record, '向喆', '李四') WHERE license_id = ?",
-                           (licenses[0]["license_id"],))
-            elif tamper == "alter_leaf":
-                db.execute("UPDATE log_leaves SET data = CAST(replace(data, 'revocation', 'revocatioN') AS BLOB) WHERE idx = 5")
-            elif tamper == "delete_leaf":
-                db.execute("DELETE FROM log_leaves WHERE idx = 2")
-            else:  # the leaf and the license row changed together, so the registry agrees with the leaf
-                db.execute("UPDATE log_leaves SET data = CAST(replace(data, ?, ?) AS BLOB) WHERE idx = 0",
-                           (licenses[0]["pdf_sha256"], "0" * 64))
-                db.execute("UPDATE license_versions SET pdf_sha256 = ? WHERE license_id = ?",
-                           ("0" * 64, licenses[0]["license_id"]))
-        r = _audit(server, tmp_path_factory.mktemp("audit") / "state.json", *creds)
-        assert r.returncode != 0, r.stdout
-        assert "AUDIT FAILED" in r.stderr and says in r.stderr, r.stderr
+        _, _, licenses = _history(server, between=lambda: _audit(server, home / "3.json", *creds))
+        assert json.loads((home / "3.json").read_text())["size"] == 3
+        shutil.copy(home / "3.json", home / "8.json")
+        honest = _audit(server, home / "8.json", *creds)
+        assert honest.returncode == 0, honest.stderr
+        assert "registry reconciled with the log: 8 entries" in honest.stdout
+        assert "registry: 5 license versions (tokens verified, 5 stored PDFs rehashed), 3 entities, 8 registration " \
+               "results" in honest.stdout
+        t = Tampered(server, licenses, creds, {3: home / "3.json", 8: home / "8.json"})
+        yield t
     finally:
         server.stop()
+
+
+@pytest.fixture
+def db(tampered: Tampered) -> Iterator[sqlite3.Connection]:
+    """The tampered server's database, restored after the test."""
+    snapshot = sqlite3.connect(":memory:")
+    live = _db(tampered.server)
+    live.backup(snapshot)
+    try:
+        yield live
+    finally:
+        live.rollback()
+        snapshot.backup(live)
+        live.close()
+
+
+def _failed(r: subprocess.CompletedProcess[str], *says: str) -> None:
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert "AUDIT FAILED" in r.stderr, r.stderr
+    for text in says:
+        assert text in r.stderr, (text, r.stderr)
+
+
+# leaves of the history: 0-2 establishments (entities 0, 1, 2), 3 change (entity 0), 4 replacement
+# (entity 0), 5 revocation (entity 1, 未年报), 6 cancellation (entity 1, 注销), 7 cancellation (entity 2, 解散)
+# licenses: 0-2 their first versions, 3 entity 0 v2, 4 entity 0 v3
+
+@pytest.mark.parametrize("tamper,says", [
+    ("edit_license_row", ["the row was edited"]),
+    ("alter_leaf", ["do not hash to the root"]),
+    ("delete_leaf", ["missing"]),
+    ("alter_leaf_and_digest", ["do not hash to the root"]),
+])
+def test_audit_catches_tampering(tampered: Tampered, db: sqlite3.Connection, tmp_path: Path, tamper: str,
+                                 says: list[str]) -> None:
+    licenses = tampered.licenses
+    if tamper == "edit_license_row":
+        db.execute("UPDATE license_versions SET record = replace(record, '向喆', '李四') WHERE license_id = ?",
+                   (licenses[0]["license_id"],))
+    elif tamper == "alter_leaf":
+        db.execute("UPDATE log_leaves SET data = CAST(replace(data, 'revocation', 'revocatioN') AS BLOB) WHERE idx = 5")
+    elif tamper == "delete_leaf":
+        db.execute("DELETE FROM log_leaves WHERE idx = 2")
+    else:  # the leaf and the license row changed together, so the registry agrees with the leaf
+        db.execute("UPDATE log_leaves SET data = CAST(replace(data, ?, ?) AS BLOB) WHERE idx = 0",
+                   (licenses[0]["pdf_sha256"], "0" * 64))
+        db.execute("UPDATE license_versions SET pdf_sha256 = ? WHERE license_id = ?",
+                   ("0" * 64, licenses[0]["license_id"]))
+    db.commit()
+    _failed(tampered.audit(tmp_path), *says)
+
+
+def test_audit_catches_an_edited_revocation_reason_and_date(tampered: Tampered, db: sqlite3.Connection,
+                                                            tmp_path: Path) -> None:
+    """The public page shows why and since when a license was revoked: both are the log's."""
+    revoked = tampered.licenses[1]["license_id"]
+    db.execute("UPDATE license_versions SET status_reason = '已整改', status_changed_at = '2020-01-01 00:00:00.000000' "
+               "WHERE license_id = ?", (revoked,))
+    db.commit()
+    _failed(tampered.audit(tmp_path),
+            f"license {revoked}: status_reason is '已整改' in the registry; leaf 6 (cancellation) says '未年报'",
+            f"license {revoked}: status_changed_at is '2020-01-01T00:00:00+00:00' in the registry; leaf 6 "
+            "(cancellation) says")
+
+
+@pytest.mark.parametrize("column,value,says", [
+    ("name", "湘西冒名有限公司", "name is '湘西冒名有限公司' in the registry; leaf 4 (replacement) says"),
+    ("status", "revoked", "status is 'revoked' in the registry; leaf 4 (replacement) says 'active'"),
+    ("status_reason", "未年报", "status_reason is '未年报' in the registry; leaf 4 (replacement) says None"),
+    ("status_changed_at", "2021-01-01 00:00:00.000000", "status_changed_at is '2021-01-01T00:00:00+00:00' in the "
+                                                        "registry; leaf 4 (replacement) says"),
+    ("current_version", 2, "current_version is 2 in the registry; leaf 4 (replacement) says 3"),
+])
+def test_audit_catches_an_edited_entity_row(tampered: Tampered, db: sqlite3.Connection, tmp_path: Path,
+                                            column: str, value: object, says: str) -> None:
+    uscc = tampered.licenses[0]["uscc"]
+    db.execute(f"UPDATE market_entities SET {column} = ? WHERE uscc = ?", (value, uscc))
+    db.commit()
+    _failed(tampered.audit(tmp_path), f"entity {uscc}: {says}")
+
+
+def test_audit_catches_altered_pdf_bytes(tampered: Tampered, db: sqlite3.Connection, tmp_path: Path) -> None:
+    """The stored PDF is what ``/api/v1/licenses/{id}/pdf`` serves: the auditor rehashes it itself."""
+    lic = tampered.licenses[2]
+    (pdf,) = db.execute("SELECT pdf FROM license_documents WHERE license_id = ?", (lic["license_id"],)).fetchone()
+    db.execute("UPDATE license_documents SET pdf = ? WHERE license_id = ?", (pdf + b"\n%", lic["license_id"]))
+    db.commit()
+    _failed(tampered.audit(tmp_path), f"license {lic['license_id']}: the stored PDF hashes to",
+            f"leaf 2 (establishment) names pdf_sha256 {lic['pdf_sha256']} (the stored PDF was altered)")
+
+
+def test_audit_catches_a_replaced_token(tampered: Tampered, db: sqlite3.Connection, tmp_path: Path) -> None:
+    """A genuine token of another license put in a license's row: signed by the service's key, so
+    only its claims and the digest in the log tell."""
+    victim, donor = tampered.licenses[0], tampered.licenses[2]
+    db.execute("UPDATE license_versions SET token = ? WHERE license_id = ?", (donor["token"], victim["license_id"]))
+    db.commit()
+    _failed(tampered.audit(tmp_path),
+            f"license {victim['license_id']}: the stored token hashes to {hashlib.sha256(donor['token'].encode()).hexdigest()}; "
+            "leaf 0 (establishment) names token_sha256",
+            f"license {victim['license_id']}: its stored token's claims uscc, sn, ")  # iat too, unless the same second
+
+
+def test_audit_catches_an_edited_registration_body_digest(tampered: Tampered, db: sqlite3.Connection,
+                                                          tmp_path: Path) -> None:
+    """The body digest decides whether a retried event_id is the same result (200) or another (409)."""
+    (event_id,) = db.execute("SELECT event_id FROM registration_events WHERE kind = 'revocation'").fetchone()
+    db.execute("UPDATE registration_events SET body_sha256 = ? WHERE event_id = ?", ("0" * 64, event_id))
+    db.commit()
+    _failed(tampered.audit(tmp_path),
+            f"event {event_id}: body_sha256 is '{'0' * 64}' in the registry; leaf 5 (revocation) says")
+
+
+def test_audit_without_a_credential_catches_an_old_leaf_rewritten(tampered: Tampered, db: sqlite3.Connection,
+                                                                  tmp_path: Path) -> None:
+    """The leaf row alone is rewritten: the stored tree, every checkpoint and every proof still verify.
+    An auditor who audited up to size 8 before, with no credential, holds the served entries it
+    counted against its saved state and names the entry."""
+    db.execute("""UPDATE log_leaves SET data = CAST(replace(data, '"change"', '"chanGe"') AS BLOB) WHERE idx = 3""")
+    db.commit()
+    r = tampered.audit(tmp_path, state_at=8, creds=False)
+    _failed(r, f"entry 3 (chanGe, license {tampered.licenses[3]['license_id']}) as served now is not the entry audited "
+            "before", "the leaf was rewritten after it was logged")
+    # from size 3, the same entry is new to it: it does not give the root
+    _failed(tampered.audit(tmp_path, state_at=3, creds=False), "entries 3..7 do not hash to the root")
+
+
+@pytest.mark.parametrize("checkpoints", ["deleted", "kept"])
+def test_audit_says_a_truncated_log_shrank(tampered: Tampered, db: sqlite3.Connection, tmp_path: Path,
+                                           checkpoints: str) -> None:
+    """Leaves 5.. deleted and the head set back: with the later checkpoints gone too the log serves a
+    smaller checkpoint; with them kept, fewer entries than its checkpoint covers. Either way the
+    auditor says the log shrank (not that a proof was refused)."""
+    db.execute("DELETE FROM log_leaves WHERE idx >= 5")
+    if checkpoints == "deleted":
+        db.execute("DELETE FROM log_checkpoints WHERE size > 5")
+    db.execute("UPDATE log_head SET size = 5, root = (SELECT root FROM log_checkpoints WHERE size = 5)")
+    db.commit()
+    _failed(tampered.audit(tmp_path, state_at=8, creds=False), "the log shrank from 8 to 5")
+    if checkpoints == "kept":  # a proof from 3 to 8 would be refused (422): the entries say why first
+        _failed(tampered.audit(tmp_path, state_at=3, creds=False), "the log shrank from 8 to 5")
+    else:  # a prefix of the log, as far as an auditor at size 3 can tell; the registry remembers more
+        _failed(tampered.audit(tmp_path, state_at=3), "is in the registry, but no leaf names it")
 
 
 def test_audit_catches_a_forked_history(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -278,3 +441,73 @@ def test_audit_follows_a_log_key_rotation_and_refuses_a_swapped_key(tmp_path_fac
         assert r.returncode != 0 and "no handover signed by the pinned key" in r.stderr, (r.stdout, r.stderr)
     finally:
         server.stop()
+
+
+# -- a server that cannot be checked is not one that failed (issue 12, item 9) ---------------------
+@pytest.fixture
+def hostile() -> Iterator[tuple[str, list[str]]]:
+    """A listening socket that accepts and answers one way: ``mode[0]`` is ``silent`` (reads the
+    request, says nothing) or ``drip`` (a status line and headers, one byte a second, never ending)."""
+    mode = ["silent"]
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            conn.recv(65536)
+            if mode[0] == "drip":
+                for byte in itertools.cycle(b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 64):
+                    if stop.is_set():
+                        return
+                    try:
+                        conn.sendall(bytes([byte]))
+                    except OSError:
+                        return
+                    time.sleep(0.2)
+            stop.wait(60)
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", mode
+    finally:
+        stop.set()
+        listener.close()
+
+
+def _incomplete(r: subprocess.CompletedProcess[str], says: str) -> None:
+    assert r.returncode == 3, (r.returncode, r.stdout, r.stderr)
+    assert "AUDIT INCOMPLETE: could not check" in r.stderr and says in r.stderr, r.stderr
+    assert "AUDIT FAILED" not in r.stderr
+
+
+def test_an_unreachable_or_hanging_server_could_not_be_checked(hostile: tuple[str, list[str]],
+                                                               tmp_path: Path) -> None:
+    """Exit 3, not 1 and never 0; within the deadline given, however the server stalls; no state."""
+    base, mode = hostile
+    state = tmp_path / "state.json"
+
+    def run(url: str) -> subprocess.CompletedProcess[str]:
+        started = time.monotonic()
+        r = subprocess.run([ELICENSE, "audit", "--base-url", url, "--state", str(state), "--timeout", "2"],
+                           capture_output=True, text=True, timeout=60)
+        assert time.monotonic() - started < 20
+        return r
+
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    _incomplete(run(f"http://127.0.0.1:{port}"), "GET /log/key failed: ConnectError")
+    _incomplete(run(base), "GET /log/key: no complete answer within 2 s; gave up")
+    mode[0] = "drip"
+    _incomplete(run(base), "GET /log/key: no complete answer within 2 s; gave up")
+    assert not state.exists()
