@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from .domain.errors import Coded, DomainError, InputError
 
-__all__ = ["AccessError", "AuthError", "Conflict", "Fault", "Forbidden", "GrantRefused", "NotFound", "RateLimited",
-           "TooLarge", "Unavailable"]
+__all__ = ["AccessError", "AuthError", "Conflict", "Fault", "Forbidden", "GrantRefused", "HeadTooLarge", "NotFound",
+           "RateLimited", "TooLarge", "Unavailable"]
 
 
 class NotFound(DomainError):
@@ -31,6 +31,12 @@ class TooLarge(InputError):
     """More bytes than the limit for this kind of request."""
 
     code = "too_large"
+
+
+class HeadTooLarge(InputError):
+    """A request head (target and header fields) larger than the limit."""
+
+    code = "headers_too_large"
 
 
 class AccessError(Coded, Exception):

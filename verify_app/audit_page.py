@@ -49,5 +49,7 @@ def audit_page(request: Request, runtime: RuntimeDep,
     """The issuance log at a glance for auditors: entries per day (last 60 days), latest checkpoints."""
     html = request.app.state.verify.page.render_audit(vkey=runtime.keys.log_vkey(),
                                                       **audit_summary(runtime, runtime.log, at=now()))
-    return HTMLResponse(html, headers={"Cache-Control": "no-store",
-                                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return HTMLResponse(html, headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
+                                       "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                                  "frame-ancestors 'none'",
+                                       "X-Frame-Options": "DENY"})  # framed by no one

@@ -1,4 +1,5 @@
-"""The base every elicense app shares: metadata, the one error mapping, body-size limits, request ids."""
+"""The base every elicense app shares: metadata, the one error mapping, the request guard (head and
+body limits, authentication before any body is read), request ids."""
 
 from __future__ import annotations
 
@@ -8,23 +9,21 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import Settings
-from ..errors import TooLarge
 from . import problems
+from .guard import RequestGuard
 from .observability import RequestIdMiddleware
 
-__all__ = ["PDF_UPLOAD_PATH", "base_app"]
-
-#: The one route that takes large bodies (a PDF to verify); it has its own limit.
-PDF_UPLOAD_PATH = "/api/v1/verify/pdf"
+__all__ = ["base_app"]
 
 
 def base_app(settings: Settings) -> FastAPI:
-    """A FastAPI app with elicense's metadata, problem+json error mapping and body-size limits.
+    """A FastAPI app with elicense's metadata, problem+json error mapping and request guard
+    (:mod:`.guard`). In production it serves no API documentation (``/docs``, ``/redoc``,
+    ``/openapi.json``): ``openapi.yaml`` is the published contract.
     ``app.state.startup_hooks`` / ``shutdown_hooks`` run (in a thread) when the app starts and stops."""
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +44,9 @@ def base_app(settings: Settings) -> FastAPI:
         version="1.0.0",
         summary="Issue and verify electronic business licenses (电子营业执照).",
         description="The v1 contract of DESIGN.md. Errors are RFC 9457 problem+json.",
+        docs_url="/docs" if settings.is_dev else None,
+        redoc_url="/redoc" if settings.is_dev else None,
+        openapi_url="/openapi.json" if settings.is_dev else None,
     )
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
@@ -52,29 +54,10 @@ def base_app(settings: Settings) -> FastAPI:
     problems.install(app)
     _document_problems(app)
 
-    app.add_middleware(_BodyLimit, default=settings.max_body_bytes, pdf=settings.max_pdf_bytes)
-    app.add_middleware(RequestIdMiddleware)  # outermost: even a 413 carries its request id
+    app.add_middleware(RequestGuard, settings=settings)
+    app.add_middleware(RequestIdMiddleware)  # outermost: even a 401, 413 or 431 carries its request id
 
     return app
-
-
-class _BodyLimit:
-    """Refuses a declared Content-Length over the limit with 413 before the body is read. Plain ASGI:
-    Starlette's BaseHTTPMiddleware costs more per request than a trivial endpoint itself."""
-
-    def __init__(self, app: ASGIApp, *, default: int, pdf: int) -> None:
-        self.app, self.default, self.pdf = app, default, pdf
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            limit = self.pdf if scope["path"] == PDF_UPLOAD_PATH else self.default
-            for name, value in scope["headers"]:
-                if name == b"content-length" and (not value.isdigit() or int(value) > limit):
-                    response = problems.response_for(
-                        TooLarge(f"request bodies here are limited to {limit} bytes"), Request(scope))
-                    await response(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
 
 
 def _document_problems(app: FastAPI) -> None:

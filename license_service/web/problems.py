@@ -32,6 +32,7 @@ from ..errors import (
     Fault,
     Forbidden,
     GrantRefused,
+    HeadTooLarge,
     NotFound,
     RateLimited,
     TooLarge,
@@ -66,6 +67,7 @@ class Problem(BaseModel):
 #: error class -> (HTTP status, title); the first class an error is an instance of decides
 _STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (TooLarge, 413, "Content too large"),
+    (HeadTooLarge, 431, "Request header fields too large"),
     (InputError, 422, "Invalid input"),
     (NotFound, 404, "Not found"),
     (Conflict, 409, "Conflict"),
