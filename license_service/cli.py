@@ -19,6 +19,10 @@ from signing.errors import SigningPackageError
 from .config import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.orm import Session, sessionmaker
+
     from .runtime.issuing import IssuingRuntime
 
 app = typer.Typer(help="elicense: issue and verify electronic business licenses (电子营业执照).",
@@ -188,6 +192,42 @@ def keys_revoke(
         _refuse(e)
 
 
+@app.command()
+def archive(
+    grace_hours: Annotated[float, typer.Option(help="after its signing time, how long before a license's long-term "
+                                                    "form is made (its revocation data must postdate the seal)")]
+    = 24.0,
+    renew_within_days: Annotated[int, typer.Option(help="renew a stored form when its newest timestamp's TSA "
+                                                        "certificate expires within this many days")] = 365,
+    limit: Annotated[int | None, typer.Option(min=1, help="at most this many forms in this run")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Archive long-term forms (PAdES B-LTA): make and store them once the grace period has passed,
+    and add a document timestamp to stored ones before their TSA certificate expires. Run it daily,
+    as a fresh process (a rolled-over TSA key is read at start). Exit 0: all done; 2: a renewal is
+    blocked (roll the TSA over first); 1: something failed (the report names it)."""
+    from datetime import timedelta
+
+    from .archive import ArchivePolicy, run_archive
+
+    runtime = _runtime(_settings())
+    report = run_archive(runtime, at=_now(), limit=limit,
+                         policy=ArchivePolicy(grace=timedelta(hours=grace_hours),
+                                              renew_within=timedelta(days=renew_within_days)))
+    if as_json:
+        typer.echo(json.dumps(report.as_json()))
+    else:
+        typer.echo(f"archived {len(report.archived)}, renewed {len(report.renewed)}, "
+                   f"blocked {len(report.blocked)}, failed {len(report.failed)}")
+        for license_id, code in report.failed:
+            typer.echo(f"  failed: {license_id}: {code}", err=True)
+    if report.failed:
+        raise typer.Exit(1)
+    if report.blocked:
+        typer.echo("renewals are blocked: the TSA's certificate must be rolled over first", err=True)
+        raise typer.Exit(2)
+
+
 @status_app.command("publish")
 def status_publish() -> None:
     """Re-sign every status list with a new validity period (7 days): run it daily, and after a
@@ -220,6 +260,96 @@ def clients_create(
         typer.echo(f"client_id:     {client_id}\nclient_secret: {secret}\nscopes:        {scopes}")
 
 
+@clients_app.command("list")
+def clients_list(
+    as_json: Annotated[bool, typer.Option("--json", help="a JSON list of {client_id, name, scopes, created_at, "
+                                                         "disabled}")] = False,
+) -> None:
+    """Every API client: id, name, scopes, when created, and whether disabled (never a secret)."""
+    from .oauth import list_clients
+
+    clients = list_clients(_runtime(_settings()).sessions)
+    if as_json:
+        typer.echo(json.dumps([c.as_dict() for c in clients], ensure_ascii=False))
+        return
+    import unicodedata
+
+    def padded(text: str, width: int) -> str:  # by display width: a hanzi takes two columns
+        shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+        return text + " " * max(0, width - shown)
+
+    typer.echo(f"{'client_id':24s}  {'created (UTC)':19s}  {'disabled':8s}  {padded('name', 24)}  scopes")
+    for c in clients:
+        created = c.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        typer.echo(f"{c.client_id:24s}  {created:19s}  {'yes' if c.disabled else 'no':8s}  {padded(c.name, 24)}  "
+                   f"{' '.join(c.scopes)}")
+
+
+def _client_change(change: Callable[[sessionmaker[Session]], object]) -> object:
+    """Run a change to the clients table; an unknown client id is a refusal (exit status 2)."""
+    from .errors import NotFound
+
+    try:
+        return change(_runtime(_settings()).write_sessions)
+    except NotFound as e:
+        typer.echo(e.detail, err=True)
+        raise typer.Exit(2) from None
+
+
+@clients_app.command("disable")
+def clients_disable(client_id: Annotated[str, typer.Argument(help="the client's id")]) -> None:
+    """Cut a client off: it gets no new token, and the tokens it holds stop working in every service
+    within ELICENSE_CLIENT_STATUS_MAX_AGE_SECONDS (default 5 s)."""
+    from .oauth import set_disabled
+
+    settings = _settings()
+    _client_change(lambda s: set_disabled(s, client_id, True))
+    typer.echo(f"client {client_id} disabled: its tokens stop working within "
+               f"{settings.client_status_max_age_seconds:g} s")
+
+
+@clients_app.command("enable")
+def clients_enable(client_id: Annotated[str, typer.Argument(help="the client's id")]) -> None:
+    """Let a disabled client in again (its tokens not yet expired work again too)."""
+    from .oauth import set_disabled
+
+    _client_change(lambda s: set_disabled(s, client_id, False))
+    typer.echo(f"client {client_id} enabled")
+
+
+@clients_app.command("rotate-secret")
+def clients_rotate_secret(
+    client_id: Annotated[str, typer.Argument(help="the client's id")],
+    as_json: Annotated[bool, typer.Option("--json", help="print {client_id, client_secret} as JSON")] = False,
+) -> None:
+    """Give a client a new secret (shown only now); the old one is refused from now on. Tokens already
+    issued live out their lifetime (ELICENSE_ACCESS_TOKEN_TTL_SECONDS): if the old secret leaked,
+    disable the client, rotate, and enable it once that lifetime has passed (enabling it sooner
+    revives the tokens got with the old secret)."""
+    from .oauth import rotate_secret
+
+    secret = _client_change(lambda s: rotate_secret(s, client_id))
+    if as_json:
+        typer.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
+    else:
+        typer.echo(f"client_id:     {client_id}\nclient_secret: {secret}")
+
+
+@clients_app.command("delete")
+def clients_delete(
+    client_id: Annotated[str, typer.Argument(help="the client's id")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+) -> None:
+    """Remove a client for good: it gets no token and its tokens stop working as a disabled client's
+    do. Its past verifications keep its id but lose its name (disable keeps both)."""
+    from .oauth import delete_client
+
+    if not yes:
+        typer.confirm(f"delete client {client_id}?", abort=True)
+    _client_change(lambda s: delete_client(s, client_id))
+    typer.echo(f"client {client_id} deleted")
+
+
 @app.command()
 def demo() -> None:
     """Load the demo workload (湘西, Jan-May 2018: 1,164 establishments, 362 changes)."""
@@ -248,15 +378,21 @@ def demo() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
-    which: Annotated[str, typer.Option("--app", help="all | issuing | verify")] = "all",
-    workers: Annotated[int, typer.Option(min=1)] = 1,
+    host: Annotated[str, typer.Option(help="the address to listen on (0.0.0.0: every interface)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="the TCP port to listen on")] = 8000,
+    which: Annotated[str, typer.Option("--app", help="all: both services in one process (development); "
+                                                     "issuing: the issuing service; verify: the public verifier, "
+                                                     "with public keys only")] = "all",
+    workers: Annotated[int, typer.Option(min=1, help="worker processes (one per core; each a whole service)")] = 1,
 ) -> None:
     """Serve the API: both apps (all), the issuing service, or the verification service alone.
-    Generates development keys on first run in development."""
+    Generates development keys on first run in development. In development the public base URL
+    (what QR codes and links point to) follows --host and --port unless ELICENSE_PUBLIC_BASE_URL is set."""
     import uvicorn
 
+    if "ELICENSE_PUBLIC_BASE_URL" not in os.environ and os.environ.get("ELICENSE_ENV", "development") == "development":
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        os.environ["ELICENSE_PUBLIC_BASE_URL"] = f"http://{shown}:{port}"  # the workers read it from here
     settings = _settings()
     if which not in ("all", "issuing", "verify"):
         typer.echo("--app must be all, issuing or verify", err=True)
@@ -281,8 +417,9 @@ def serve(
         typer.echo(e.detail, err=True)
         raise typer.Exit(2) from None
     base = settings.public_base_url
+    docs = f"  API docs:    {base}/docs\n" if settings.is_dev else ""  # production serves none
     typer.echo(f"elicense serving on http://{host}:{port} (public base URL {base})\n"
-               f"  health:      {base}/healthz\n  API docs:    {base}/docs\n"
+               f"  health:      {base}/healthz\n{docs}"
                f"  JWKS:        {base}/.well-known/jwks.json\n  trust root:  {base}/trust/roots.pem")
     sys.stdout.flush()
     os.environ.setdefault("ELICENSE_ENV", settings.env)
@@ -297,7 +434,14 @@ def serve(
 
     # JSON lines with request ids (our own access line per request replaces uvicorn's)
     uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_config=log_config(),
-                access_log=False, timeout_graceful_shutdown=20)
+                access_log=False, timeout_graceful_shutdown=20,
+                server_header=False,  # no "server: uvicorn": what runs here is nobody's business
+                # request heads bounded where they are read (httptools has no limit of its own; h11's is this knob)
+                http="license_service.web.http_protocol:HeadLimitedHttpToolsProtocol",
+                h11_max_incomplete_event_size=settings.max_header_bytes,
+                # X-Forwarded-* believed only from the proxies configured; none by default (uvicorn's
+                # default trusts loopback, so anything on this host could pick its client address)
+                proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or None)
 
 
 @app.command()
@@ -308,20 +452,37 @@ def audit(
     client_secret: Annotated[str | None, typer.Option()] = None,
     key: Annotated[str | None, typer.Option(help="pin this log key (name+id+base64); else trust on first use")]
     = None,
+    pdfs: Annotated[str, typer.Option(help="with a credential, the stored PDFs to rehash: all, or new (those "
+                                           "issued since the saved checkpoint)")] = "all",
+    max_entries: Annotated[int, typer.Option(min=0, help="refuse to fetch a log larger than this")] = 10_000_000,
+    timeout: Annotated[float, typer.Option(min=0.1, help="seconds for one whole answer from the server")] = 300.0,
 ) -> None:
     """Audit the issuance log: the checkpoint's signature with the pinned key, consistency with the
-    checkpoint saved in the state file, the new entries against the new root, and (with an auditor
-    credential) the registry reconciled with the log. Exit 0 only if all holds."""
-    from .audit.client import LogClient
+    checkpoint saved in the state file, the entries counted before still served unchanged, the new
+    entries against the new root, and (with an auditor credential) the registry reconciled with the
+    log: records, lifecycle facts, entities, registration results, stored tokens and PDFs.
+
+    Exit status: 0 all holds (the state file is updated); 1 AUDIT FAILED, something does not hold;
+    3 AUDIT INCOMPLETE, something could not be checked (the server unreachable, too slow or
+    overloaded, an answer too large, the credential refused); 2 a usage error. The state file is
+    only written on 0."""
+    from .audit.client import Limits, LogClient
     from .audit.run import run_audit
 
-    with LogClient(base_url, client_id=client_id, client_secret=client_secret) as log:
-        result = run_audit(log, state, pinned_key=key, reconcile=bool(client_id))
+    if pdfs not in ("all", "new"):
+        raise typer.BadParameter("all or new", param_hint="--pdfs")
+    limits = Limits(answer=timeout)
+    with LogClient(base_url, client_id=client_id, client_secret=client_secret, limits=limits) as log:
+        result = run_audit(log, state, pinned_key=key, reconcile=bool(client_id), at=datetime.now(UTC),
+                           pdfs="all" if pdfs == "all" else "new", max_entries=max_entries)
     for line in result.lines:
         typer.echo(line)
     if result.failure is not None:
         typer.echo(f"AUDIT FAILED: {result.failure}", err=True)
         raise typer.Exit(1)
+    if result.unchecked is not None:
+        typer.echo(f"AUDIT INCOMPLETE: could not check: {result.unchecked}", err=True)
+        raise typer.Exit(3)
 
 
 @app.command()
@@ -330,8 +491,9 @@ def reissue(
     since: Annotated[str | None, typer.Option(help="entities whose current license was issued on or after "
                                                    "this date (YYYY-MM-DD, China time)")] = None,
     uscc: Annotated[list[str] | None, typer.Option(help="this entity (repeat for more)")] = None,
-    campaign: Annotated[str | None, typer.Option(help="the campaign id; run it again to resume it "
-                                                      "(default: reissue-<today>)")] = None,
+    campaign: Annotated[str | None, typer.Option(help="the campaign id; run it again to resume it (default: "
+                                                      "named by the selection and today's date, China time, "
+                                                      "e.g. reissue-2026-12-01-all)")] = None,
     reason: Annotated[str, typer.Option(help="why (kept on the superseded versions)")] = "换发",
     workers: Annotated[int, typer.Option(min=0, help="queue workers run by this command (PostgreSQL); 0: "
                                                      "only queue the jobs for `elicense worker` elsewhere")] = 1,
@@ -343,7 +505,10 @@ def reissue(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .reissue import Campaign, plan_campaign, run_campaign
+    from .domain.china_time import china_date
+    from .domain.errors import InputError
+    from .domain.uscc import Uscc
+    from .reissue import Campaign, default_campaign_id, plan_campaign, run_campaign
 
     if sum((all_, since is not None, bool(uscc))) != 1:
         typer.echo("choose exactly one of --all, --since DATE, --uscc USCC", err=True)
@@ -353,10 +518,25 @@ def reissue(
     except ValueError:
         typer.echo(f"--since: not a date (YYYY-MM-DD): {since}", err=True)
         raise typer.Exit(2) from None
-    runtime = _runtime(_settings())
+    settings = _settings()
+    bad = []
+    for code in uscc or ():
+        try:
+            Uscc.parse(code, legacy_allow=settings.uscc_legacy_allowlist)
+        except InputError as e:
+            bad.append(f"--uscc {code}: {e.detail}")
+    if bad:
+        typer.echo("\n".join(bad), err=True)
+        raise typer.Exit(2)
+    runtime = _runtime(settings)
     now = _now()
-    c = Campaign(campaign or f"reissue-{now.date().isoformat()}", now, reason)
+    c = Campaign(campaign or default_campaign_id(day=china_date(now), since=since_day, usccs=uscc), now, reason)
     plan = plan_campaign(runtime, c, since=since_day, usccs=uscc)
+    for code, why in plan.passed_over.items():
+        typer.echo(f"{code}: not re-issued: {why}", err=True)
+    if uscc and len(plan.passed_over) == len(set(uscc)):
+        typer.echo("none of the named entities can be re-issued", err=True)
+        raise typer.Exit(1)
     typer.echo(f"campaign {c.id}: {plan.total} entities, {plan.before.done} already done, {plan.todo} to re-issue")
     t0 = time.perf_counter()
     with Progress(TextColumn(f"[bold]{c.id}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()) as bar:

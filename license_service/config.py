@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
@@ -37,12 +38,30 @@ class Settings(BaseSettings):
     issuer_code: str = Field(default="DEVISSUER", pattern=r"^[0-9A-Z]{1,24}$")
     #: The issuance log's origin line (C2SP tlog-checkpoint), and the name of its key.
     log_origin: str = Field(default="elicense-dev.invalid/log", pattern=r"^[^\s+]+$")
+    #: Lifetime of API access tokens, and the longest one accepted (``exp - iat``); a retired access
+    #: key verifies nothing once this long has passed since its retirement.
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    #: How long (seconds) a service believes what it last read of an API client (that it exists and
+    #: is not disabled): a disabled or deleted client's tokens stop working within this long.
+    client_status_max_age_seconds: float = Field(default=5.0, ge=0, le=60)
+    #: Rate limits on POST /oauth/token (token buckets, per process): requests per source address
+    #: (counted before the request is read), and failed client authentications per client id.
+    rate_token_per_second: float = Field(default=10.0, gt=0)
+    rate_token_burst: int = Field(default=100, ge=1)
+    rate_token_failures_per_second: float = Field(default=1.0, gt=0)
+    rate_token_failures_burst: int = Field(default=20, ge=1)
     #: Known legacy codes (early pilots) that fail the GB 32100 checks but are genuine.
     uscc_legacy_allowlist: frozenset[str] = frozenset()
     #: Largest request body accepted (bytes); larger bodies get 413. PDF uploads have their own limit.
     max_body_bytes: int = 256 * 1024
     max_pdf_bytes: int = 2 * 1024 * 1024
+    #: Largest request head accepted (bytes: the request target plus every header field's name and
+    #: value); larger heads get 431 and the connection is closed.
+    max_header_bytes: int = Field(default=32 * 1024, ge=4 * 1024, le=1024 * 1024)
+    #: The reverse proxies whose ``X-Forwarded-For`` and ``X-Forwarded-Proto`` are believed: a
+    #: comma-separated list of addresses and networks (``10.0.0.0/8``). Empty (the default): none,
+    #: the peer's address is the client's, whatever headers it sends.
+    trusted_proxies: str = ""
     #: Rate limits (token buckets, per process): per API client, and per address on the public page.
     rate_api_per_second: float = Field(default=50.0, gt=0)
     rate_api_burst: int = Field(default=200, ge=1)
@@ -58,6 +77,17 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, v: str) -> str:
         return v.rstrip("/")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, v: str) -> str:
+        entries = [e.strip() for e in v.split(",") if e.strip()]
+        for e in entries:
+            try:
+                ipaddress.ip_network(e, strict=False)
+            except ValueError:
+                raise ValueError(f"ELICENSE_TRUSTED_PROXIES: {e!r} is not an address or network") from None
+        return ",".join(entries)
 
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:

@@ -34,6 +34,7 @@ __all__ = [
     "InvalidToken",
     "Keyring",
     "TokenSigner",
+    "check_lifetime",
     "check_times",
     "jwk_thumbprint",
     "public_jwk_of",
@@ -43,6 +44,9 @@ __all__ = [
 
 ALGORITHM = "ES256"
 MAX_TOKEN_LENGTH = 2048
+#: how far a short-lived token's ``iat`` may lie ahead of the verifier's clock (seconds): clocks of
+#: separate machines under NTP agree far better; RFC 7519 s.4.1.6 leaves the leeway to us
+CLOCK_SKEW = 30
 
 
 class InvalidToken(SigningPackageError):
@@ -60,9 +64,24 @@ def _b64u(data: bytes) -> str:
 
 
 def _b64u_decode(text: str) -> bytes:
+    """Canonical base64url only (RFC 7515 s.2: no padding; RFC 4648 s.3.5: unused bits zero): any
+    other spelling of the same bytes is refused, so one token has one string."""
     if not text or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in text):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64u(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
+
+
+#: the order of P-256's group (SEC 2 s.2.4.2): an ECDSA signature (r, s) verifies as (r, n - s) too
+_P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def _low_s(signature: bytes) -> bytes:
+    """The low-S form of a raw ES256 signature r || s (RFC 7518 s.3.4): s at most n/2."""
+    r, s = signature[:32], int.from_bytes(signature[32:], "big")
+    return r + (_P256_N - s).to_bytes(32, "big") if s > _P256_N // 2 else signature
 
 
 def jwk_thumbprint(jwk: Mapping[str, str]) -> str:
@@ -128,7 +147,9 @@ class Keyring:
     def check_window(self, kid: str, claims: Mapping[str, Any]) -> None:
         """A token signed at ``iat`` by a key compromised by then, or retired before it, is refused
         (``token.key_compromised``, ``token.key_retired``): whoever holds a leaked or old key cannot
-        make tokens that pass as issued after that time."""
+        make tokens that pass as issued after that time. (This takes the token's word for ``iat``:
+        right for tokens whose dates are also on record elsewhere, like a license's in the log; tokens
+        that are ours alone and short-lived are held to :meth:`check_in_use` too.)"""
         window = self.windows.get(kid)
         if not window:
             return
@@ -140,6 +161,20 @@ class Keyring:
         if "retired_at" in window and iat > window["retired_at"]:
             raise InvalidToken("token.key_retired")
 
+    def check_in_use(self, kid: str, at: datetime, *, max_lifetime: int) -> None:
+        """For short-lived tokens that only we mint and verify (API access tokens), judged at ``at``
+        whatever the token says: a key held compromised verifies nothing at all
+        (``token.key_compromised``: its holder writes whatever ``iat`` suits them), and a retired key
+        nothing once ``max_lifetime`` seconds have passed since its retirement
+        (``token.key_retired``: every token it genuinely signed has expired by then)."""
+        window = self.windows.get(kid)
+        if not window:
+            return
+        if "compromised_at" in window:
+            raise InvalidToken("token.key_compromised")
+        if "retired_at" in window and int(at.timestamp()) >= window["retired_at"] + max_lifetime:
+            raise InvalidToken("token.key_retired")
+
 
 def sign_claims(claims: Mapping[str, Any], signer: TokenSigner) -> str:
     """Compact JWS (RFC 7515 s.7.1) over the canonical JSON of ``claims`` (UTF-8, unescaped: smaller
@@ -147,10 +182,11 @@ def sign_claims(claims: Mapping[str, Any], signer: TokenSigner) -> str:
     Raises what the signer raises (``SigningError`` from an HSM that refuses)."""
     header = json.dumps({"alg": ALGORITHM, "kid": signer.kid, "typ": "JWT"}, separators=(",", ":"), sort_keys=True)
     signing_input = f"{_b64u(header.encode())}.{_b64u(canonical_json(dict(claims)))}"
-    return f"{signing_input}.{_b64u(signer.sign_es256(signing_input.encode()))}"
+    return f"{signing_input}.{_b64u(_low_s(signer.sign_es256(signing_input.encode())))}"
 
 
 def _header(token: str) -> dict[str, Any]:
+    """The header of a token spelled canonically: three canonical base64url parts."""
     if len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("token.oversized")
     parts = token.split(".")
@@ -158,6 +194,9 @@ def _header(token: str) -> dict[str, Any]:
         raise InvalidToken("token.malformed")
     try:
         header = json.loads(_b64u_decode(parts[0]))
+        _b64u_decode(parts[1])
+        if parts[2]:  # empty in an "alg": "none" token, refused next for its alg
+            _b64u_decode(parts[2])
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise InvalidToken("token.malformed") from None
     if not isinstance(header, dict):
@@ -165,8 +204,10 @@ def _header(token: str) -> dict[str, Any]:
     return header
 
 
-def verify_claims(token: str, keyring: Keyring, *, at: datetime) -> dict[str, Any]:
-    """Verify ``token`` against ``keyring`` as of ``at`` and return its claims.
+def verify_claims(token: str, keyring: Keyring, *, at: datetime, low_s: bool = True) -> dict[str, Any]:
+    """Verify ``token`` against ``keyring`` as of ``at`` and return its claims. Only the canonical
+    spelling verifies: canonical base64url, no padding, and (``low_s``, the default) the low-S form
+    of the signature that :func:`sign_claims` makes.
 
     Checks, in order: length, shape, ``alg`` == ES256, ``kid`` known, no ``crit`` or embedded-key
     header, the signature (RFC 7515 s.5.2), a JSON-object payload, the key's validity window at the
@@ -175,13 +216,14 @@ def verify_claims(token: str, keyring: Keyring, *, at: datetime) -> dict[str, An
     ``token.unknown_kid``, ``token.signature``, ``token.key_compromised``, ``token.key_retired``,
     ``token.expired``, ``token.not_yet_valid``.
     """
-    claims = _verify_signature(token, keyring)
+    _, claims = _verify_signature(token, keyring, low_s=low_s)
     check_times(claims, at)
     return claims
 
 
-def _verify_signature(token: str, keyring: Keyring) -> dict[str, Any]:
-    """Everything :func:`verify_claims` checks but the time claims (which depend on when)."""
+def _verify_signature(token: str, keyring: Keyring, *, low_s: bool) -> tuple[str, dict[str, Any]]:
+    """Everything :func:`verify_claims` checks but the time claims (which depend on when); returns
+    the ``kid`` that verified and the claims."""
     header = _header(token)
     if header.get("alg") != ALGORITHM:
         raise InvalidToken("token.alg")
@@ -189,6 +231,12 @@ def _verify_signature(token: str, keyring: Keyring) -> dict[str, Any]:
     if not isinstance(kid, str) or kid not in keyring.keys:
         raise InvalidToken("token.unknown_kid")
     if "crit" in header or "jku" in header or "jwk" in header or "x5u" in header:
+        raise InvalidToken("token.malformed")
+    encoded = token.rsplit(".", 1)[1]
+    signature = _b64u_decode(encoded) if encoded else b""  # canonical already (``_header``)
+    # an ES256 signature is r || s, 64 bytes; with ``low_s`` its s in the lower half (RFC 7518 s.3.4;
+    # (r, n - s) verifies too, and would be a second string for the same signed content)
+    if len(signature) != 64 or (low_s and _low_s(signature) != signature):
         raise InvalidToken("token.malformed")
     try:
         payload = jws.verify(token, dict(keyring.keys[kid]), algorithms=[ALGORITHM])
@@ -201,7 +249,7 @@ def _verify_signature(token: str, keyring: Keyring) -> dict[str, Any]:
     if not isinstance(claims, dict):
         raise InvalidToken("token.malformed")
     keyring.check_window(kid, claims)
-    return claims
+    return kid, claims
 
 
 def check_times(claims: Mapping[str, Any], at: datetime) -> None:
@@ -213,21 +261,49 @@ def check_times(claims: Mapping[str, Any], at: datetime) -> None:
         raise InvalidToken("token.not_yet_valid")
 
 
+def _numeric_date(claims: Mapping[str, Any], name: str) -> int | None:
+    value = claims.get(name)
+    return value if type(value) is int else None  # not a bool, not a float
+
+
+def check_lifetime(claims: Mapping[str, Any], at: datetime, *, max_lifetime: int) -> None:
+    """For short-lived tokens: ``iat`` and ``exp`` (RFC 7519 s.4.1.4, s.4.1.6) are both present and
+    integers, ``exp - iat`` is at most ``max_lifetime`` seconds, and ``iat`` is not later than ``at``
+    (plus :data:`CLOCK_SKEW`); else :class:`InvalidToken` with ``token.lifetime`` or
+    ``token.issued_in_future``. A token's own dates are only believed within those bounds."""
+    iat, exp = _numeric_date(claims, "iat"), _numeric_date(claims, "exp")
+    if iat is None or exp is None or not 0 < exp - iat <= max_lifetime:
+        raise InvalidToken("token.lifetime")
+    if iat > int(at.timestamp()) + CLOCK_SKEW:
+        raise InvalidToken("token.issued_in_future")
+
+
 class CachingVerifier:
     """:func:`verify_claims` with the signature result remembered for the last ``maxsize`` valid
     tokens (the same token is presented again and again: a bearer token on every call, a popular
     license's QR code). Time claims are checked on every call; invalid tokens are never cached.
-    The claims returned are shared: callers must not mutate them."""
+    The claims returned are shared: callers must not mutate them.
 
-    def __init__(self, keyring: Keyring, maxsize: int = 50_000) -> None:
+    With ``max_lifetime`` (seconds) the tokens are short-lived ones that only we mint (API access
+    tokens), and every call also checks, at its ``at``, :meth:`Keyring.check_in_use` (no compromised
+    key, no key retired longer than ``max_lifetime`` ago) and :func:`check_lifetime`."""
+
+    def __init__(self, keyring: Keyring, maxsize: int = 50_000, *, max_lifetime: int | None = None,
+                 low_s: bool = True) -> None:
         self.keyring = keyring
+        self.max_lifetime = max_lifetime
+        self.low_s = low_s
         self._verified = lru_cache(maxsize=maxsize)(self._verify)
 
-    def _verify(self, token: str) -> dict[str, Any]:
-        return _verify_signature(token, self.keyring)
+    def _verify(self, token: str) -> tuple[str, dict[str, Any]]:
+        return _verify_signature(token, self.keyring, low_s=self.low_s)
 
     def verify(self, token: str, *, at: datetime) -> dict[str, Any]:
         """:func:`verify_claims`: the claims of ``token`` as of ``at``; raises :class:`InvalidToken`."""
-        claims: dict[str, Any] = self._verified(token)
+        verified: tuple[str, dict[str, Any]] = self._verified(token)
+        kid, claims = verified
+        if self.max_lifetime is not None:
+            self.keyring.check_in_use(kid, at, max_lifetime=self.max_lifetime)
+            check_lifetime(claims, at, max_lifetime=self.max_lifetime)
         check_times(claims, at)
         return claims

@@ -10,12 +10,12 @@ from license_service.config import Settings
 from license_service.runtime.read import ReadRuntime
 from license_service.web.app import base_app
 from license_service.web.operations import router as operations_router
+from license_service.web.ratelimit import TokenBucket
 from license_service.web.trust import router as trust_router
 
 from .audit_page import router as audit_router
 from .log_routes import router as log_router
 from .page import PageRenderer
-from .ratelimit import TokenBucket
 from .recorder import VerificationRecorder
 from .routes import HOT_ROUTE, VerifyState, hot_router, router
 from .service import VerificationService

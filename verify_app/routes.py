@@ -19,9 +19,9 @@ from license_service.errors import NotFound, RateLimited, TooLarge
 from license_service.web.deps import RuntimeDep, UsccPath, authenticate, json_body, json_body_spec, now
 from license_service.web.operations import VERIFICATIONS
 from license_service.web.problems import Problem
+from license_service.web.ratelimit import TokenBucket
 
 from .page import PageRenderer
-from .ratelimit import TokenBucket
 from .report import VerificationReport
 from .service import VerificationService
 
@@ -36,7 +36,11 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
 _PAGE_HEADERS = {
     "Cache-Control": "no-store",  # the status may change at any moment
     "Referrer-Policy": "no-referrer",  # the URL carries the token
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+    # no framing by anyone (frame-ancestors; X-Frame-Options for browsers that predate it): a verdict
+    # shown inside someone else's page is theirs to dress up
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; "
+                               "frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
 }
 
@@ -64,7 +68,8 @@ StateDep = Annotated[VerifyState, Depends(_state)]
 
 async def _platform(request: Request) -> Principal:
     """A client with scope ``verify``, within its rate limit. One dependency, not a chain: FastAPI's
-    dependency resolution was a third of the cost of a token verification."""
+    dependency resolution was a third of the cost of a token verification. The request guard has
+    authenticated the client already (before any body was read): its principal is reused."""
     principal = authenticate(request)
     principal.require("verify")
     wait = request.app.state.verify.api_limit.take(principal.client_id)

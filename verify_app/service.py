@@ -44,7 +44,10 @@ class VerificationService:
         self._log = log
         self.recorder = recorder
         self._base_url = base_url
-        self._tokens = CachingVerifier(keys.token_keyring())
+        # license tokens issued before signatures were normalised to low S may carry a high S: they
+        # keep verifying, and the registry check below (the exact string as issued) leaves no room
+        # for a second spelling of any license's token
+        self._tokens = CachingVerifier(keys.token_keyring(), low_s=False)
         self._pdfs = PdfChecker(keys)
         self.evidence = LogEvidence(sessions, log)
         self.registry = RegistryCache(Generation(engine), self._changed)
@@ -84,7 +87,8 @@ class VerificationService:
         return checks, claims
 
     @staticmethod
-    def _registry_checks(claims: dict[str, Any], found: Found | None) -> tuple[list[Check], Found | None]:
+    def _registry_checks(claims: dict[str, Any], found: Found | None,
+                         token: str) -> tuple[list[Check], Found | None]:
         if found is None:
             return [Check("registry_status", False, "registry.unknown_license",
                           "signed with our key but not in the registry", indeterminate=True)], None
@@ -92,6 +96,8 @@ class VerificationService:
         mismatched = registry_mismatches(
             claims, uscc=lic.uscc, version=lic.version, issued_at=lic.issued_at, record_digest=lic.record_digest,
             name=entity["name"], representative=entity["representative"], status_index=lic.status_index)
+        if token != lic.token:  # the same signed content spelled otherwise (a malleated signature)
+            mismatched.append("token")
         if mismatched:
             return [Check("claims", False, "claims.registry_mismatch",
                           f"claims disagree with the registry: {', '.join(mismatched)}")], None
@@ -121,7 +127,7 @@ class VerificationService:
             known = found.answers.get(token)
             if known is not None and known[0] is latest:
                 return known[1].again(at)
-        more, found = self._registry_checks(claims, found)
+        more, found = self._registry_checks(claims, found, token)
         report = self._report(checks + more, found, at, latest)
         if found is not None and report.status is not None and len(found.answers) < 4:
             found.answers[token] = (latest, report)
@@ -139,11 +145,15 @@ class VerificationService:
         checks += token_checks
         if claims is None:
             return VerificationReport(checks, None, at)
-        more, found = self._registry_checks(claims, self._find(claims["uscc"], claims["sn"]))
+        more, found = self._registry_checks(claims, self._find(claims["uscc"], claims["sn"]), findings.token)
         checks += more
         if found is not None:
-            # the long-term form is the document as issued plus updates after the seal: compare that
-            issued = data[:findings.sealed_length] if findings.long_term else data
+            # A long-term form (proven, and after the seal nothing but DSS updates and document
+            # timestamps) is the document as issued, its whole revision byte for byte, then those
+            # updates: that revision is what the registry holds. Anything else is compared whole.
+            issued = data
+            if findings.long_term and findings.unmodified and findings.issued_length is not None:
+                issued = data[:findings.issued_length]
             same = hashlib.sha256(issued).hexdigest() == found.lic.pdf_sha256
             checks.append(Check("agreement", same, "pdf.matches_registry" if same else "pdf.registry_mismatch",
                                 "" if same else "this file is not the document issued for this license"))

@@ -3,19 +3,24 @@ module; nothing here queries the database itself."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from ..access import Principal
-from ..errors import GrantRefused, NotFound
+from ..errors import AuthError, GrantRefused, NotFound, RateLimited
 from ..intake import parse_registration
-from ..oauth import issue_access_token
+from ..oauth import TokenEndpoint, parse_token_request
 from ..runtime.issuing import IssuingRuntime
 from ..web import operations
 from ..web.deps import UsccPath, now, require_scope
 from .schemas import (
+    AuditEntitiesOut,
+    AuditEventsOut,
     AuditLicensesOut,
     EntityOut,
     IssuedOut,
@@ -62,22 +67,79 @@ async def ocsp(request: Request, runtime: IssuingDep) -> Response:
 
 
 # -- OAuth -------------------------------------------------------------------------------------
+class TokenErrorOut(BaseModel):
+    """RFC 6749 s.5.2: the token endpoint's error response."""
+
+    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_scope"]
+    error_description: str
+
+
+_TOKEN_FORM = {"type": "object", "required": ["grant_type"], "properties": {
+    "grant_type": {"type": "string", "enum": ["client_credentials"]},
+    "client_id": {"type": "string", "maxLength": 64, "description": "unless sent with HTTP Basic"},
+    "client_secret": {"type": "string", "maxLength": 256, "description": "unless sent with HTTP Basic"},
+    "scope": {"type": "string", "maxLength": 400, "description": "space-separated; default: all the client's"},
+}}
+#: RFC 6749 s.5.1 (and the same for errors): a token response is never cached
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+#: the longest a refusal for the source address's rate waits before it is answered (seconds)
+_MAX_PAUSE = 1.0
+
+
+def _token_endpoint(request: Request) -> TokenEndpoint:
+    """The app's token endpoint (its rate limits live as long as the app), built on first use."""
+    endpoint: TokenEndpoint | None = getattr(request.app.state, "token_endpoint", None)
+    if endpoint is None:
+        runtime: IssuingRuntime = request.app.state.issuing
+        s = runtime.settings
+        endpoint = TokenEndpoint(runtime.sessions, runtime.write_sessions, runtime.signers.access_signer,
+                                 issuer=s.public_base_url, ttl=s.access_token_ttl_seconds,
+                                 per_address=(s.rate_token_per_second, s.rate_token_burst),
+                                 failures_per_client=(s.rate_token_failures_per_second, s.rate_token_failures_burst))
+        request.app.state.token_endpoint = endpoint
+    return endpoint
+
+
+def _token_error(exc: AuthError | GrantRefused) -> JSONResponse:
+    """RFC 6749 s.5.2: ``{"error", "error_description"}`` as application/json, 400; ``invalid_client``
+    401 with ``WWW-Authenticate: Basic`` (s.5.2 lets any invalid_client be 401, and requires it when
+    the client used HTTP Basic), so a client learns which scheme to use."""
+    headers = dict(_NO_STORE)
+    if exc.code == "invalid_client":
+        headers["WWW-Authenticate"] = 'Basic realm="elicense", charset="UTF-8"'
+    return JSONResponse({"error": exc.code, "error_description": exc.detail},
+                        status_code=401 if exc.code == "invalid_client" else 400, headers=headers)
+
+
 @router.post("/oauth/token", tags=["auth"], response_model=TokenOut,
-             responses={400: _PROBLEMS[422], 401: _PROBLEMS[401]})
-def token(
-    runtime: IssuingDep,
-    grant_type: Annotated[str, Form()],
-    client_id: Annotated[str, Form(max_length=64)],
-    client_secret: Annotated[str, Form(max_length=256)],
-    scope: Annotated[str | None, Form(max_length=400)] = None,
-) -> JSONResponse:
-    """OAuth 2.0 client credentials grant (RFC 6749 s.4.4)."""
-    if grant_type != "client_credentials":
-        raise GrantRefused("only grant_type=client_credentials is supported", code="unsupported_grant_type")
-    body = issue_access_token(runtime.sessions, runtime.signers.access_signer(), client_id, client_secret, scope,
-                              issuer=runtime.settings.public_base_url,
-                              ttl=runtime.settings.access_token_ttl_seconds, at=now())
-    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+             responses={413: _PROBLEMS[401], 429: _PROBLEMS[401], "default": {
+                 "model": TokenErrorOut,
+                 "description": "RFC 6749 s.5.2 error (application/json, not problem+json): 400 invalid_request, "
+                                "unsupported_grant_type or invalid_scope; 401 invalid_client, with "
+                                "WWW-Authenticate: Basic"}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/x-www-form-urlencoded": {"schema": _TOKEN_FORM}}}})
+async def token(request: Request) -> Response:
+    """OAuth 2.0 client credentials grant (RFC 6749 s.4.4). The client authenticates with HTTP Basic
+    (s.2.3.1: ``Authorization: Basic base64(urlencode(client_id):urlencode(client_secret))``) or with
+    ``client_id`` and ``client_secret`` in the form. Rate-limited per source address, and failed
+    authentications per client id (429 problem+json with Retry-After)."""
+    endpoint = _token_endpoint(request)
+    peer = request.scope.get("client")
+    wait = endpoint.limit_address(peer[0] if peer else "")  # before a byte of the request is read
+    if wait is not None:
+        # the refusal waits (at most a second) for the address's next token: costs no CPU, and holds
+        # a flood to a request per connection per pause instead of as many as our CPU can refuse
+        await asyncio.sleep(min(wait, _MAX_PAUSE))
+        raise RateLimited(wait)
+    try:
+        asked = parse_token_request(await request.body(), request.headers.get("content-type"),
+                                    request.headers.get("authorization"))
+        at = now()
+        body = await run_in_threadpool(lambda: endpoint.grant(asked, at=at))
+    except (AuthError, GrantRefused) as e:
+        return _token_error(e)
+    return JSONResponse(body, headers=_NO_STORE)
 
 
 # -- registrations -----------------------------------------------------------------------------
@@ -145,17 +207,51 @@ def get_entity(uscc: UsccPath, runtime: IssuingDep,
 @router.get("/api/v1/entities/{uscc}/verifications", tags=["licenses"], response_model=VerificationsOut,
             responses=_PROBLEMS)
 def get_verifications(uscc: UsccPath, runtime: IssuingDep,
-                      _: Annotated[Principal, Depends(require_scope("licenses:read"))],
+                      principal: Annotated[Principal, Depends(require_scope("licenses:read"))],
                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
-    """Who checked this entity's license, and when (newest first): the holder's view."""
-    return {"uscc": uscc.value, "verifications": runtime.registry.verifications(uscc.value, limit)}
+    """Who checked this entity's license, and when (newest first). With scope ``audit`` every check;
+    a platform sees only its own (which platforms look at an entity is the entity's business)."""
+    by = None if "audit" in principal.scopes else principal.client_id
+    return {"uscc": uscc.value, "verifications": runtime.registry.verifications(uscc.value, limit, by=by)}
 
 
 @router.get("/api/v1/audit/licenses", tags=["audit"], response_model=AuditLicensesOut, responses=_PROBLEMS)
 def audit_licenses(runtime: IssuingDep, _: Annotated[Principal, Depends(require_scope("audit"))],
                    after: Annotated[str | None, Query(pattern=_LICENSE_ID_PATTERN)] = None,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> dict[str, Any]:
-    """Every license version with its canonical record, digests, status and leaf index, for
-    reconciling the registry with the issuance log. Paged by ``license_id`` (``next``)."""
+    """Every license version as stored (canonical record, digests, token, status with since when and
+    why, leaf index), for reconciling the registry with the issuance log. Paged by ``license_id``
+    (``next``)."""
     out = runtime.registry.audit_licenses(after, limit)
     return {"licenses": out, "next": out[-1]["license_id"] if len(out) == limit else None}
+
+
+@router.get("/api/v1/audit/licenses/{license_id}/pdf", tags=["audit"],
+            responses={200: {"content": {"application/pdf": {}}}, **_PROBLEMS}, response_class=Response)
+def audit_license_pdf(license_id: LicenseIdPath, runtime: IssuingDep,
+                      _: Annotated[Principal, Depends(require_scope("audit"))]) -> Response:
+    """The license PDF's bytes as stored, for the auditor to hash against the log."""
+    stored = runtime.registry.pdf(license_id)
+    if stored is None:
+        raise NotFound("no license with this id", code="license.unknown")
+    return Response(stored.pdf, media_type="application/pdf")
+
+
+@router.get("/api/v1/audit/entities", tags=["audit"], response_model=AuditEntitiesOut, responses=_PROBLEMS)
+def audit_entities(runtime: IssuingDep, _: Annotated[Principal, Depends(require_scope("audit"))],
+                   after: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z]{1,32}$")] = None,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> dict[str, Any]:
+    """Every market entity's row as stored, for reconciling with the issuance log. Paged by USCC
+    (``next``)."""
+    out = runtime.registry.audit_entities(after, limit)
+    return {"entities": out, "next": out[-1]["uscc"] if len(out) == limit else None}
+
+
+@router.get("/api/v1/audit/events", tags=["audit"], response_model=AuditEventsOut, responses=_PROBLEMS)
+def audit_events(runtime: IssuingDep, _: Annotated[Principal, Depends(require_scope("audit"))],
+                 after: Annotated[str | None, Query(pattern=r"^[^\x00]{1,128}$")] = None,  # PostgreSQL refuses NUL
+                 limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> dict[str, Any]:
+    """Every registration result accepted (kind, USCC, body digest, the answer stored for replays),
+    for reconciling with the issuance log. Paged by ``event_id`` (``next``)."""
+    out = runtime.registry.audit_events(after, limit)
+    return {"events": out, "next": out[-1]["event_id"] if len(out) == limit else None}

@@ -13,6 +13,7 @@ from signing.keys.api import PublicKeys
 from signing.keys.public import FilePublicKeys
 from signing.tokens import CachingVerifier
 
+from ..access import ClientStatus
 from ..config import Settings
 from ..db.engine import make_engine, make_session_factory, make_write_session_factory
 from ..db.migrate import ensure_schema
@@ -48,8 +49,15 @@ class ReadRuntime:
 
     @cached_property
     def access_tokens(self) -> CachingVerifier:
-        """Verifies API access tokens with the public access key (cached per token)."""
-        return CachingVerifier(self.keys.access_keyring())
+        """Verifies API access tokens with the public access key (signatures cached per token), each
+        held to the configured lifetime and to its key's window at every call."""
+        return CachingVerifier(self.keys.access_keyring(), max_lifetime=self.settings.access_token_ttl_seconds)
+
+    @cached_property
+    def api_clients(self) -> ClientStatus:
+        """Whether the client an access token names exists and is enabled (read at most
+        ``client_status_max_age_seconds`` ago)."""
+        return ClientStatus(self.sessions, max_age=self.settings.client_status_max_age_seconds)
 
     @cached_property
     def log(self) -> LogReader:

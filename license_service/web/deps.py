@@ -1,6 +1,7 @@
 """FastAPI dependencies both services use: the runtime, the clock, the authenticated client, scope checks.
 
-All ``async def``: none blocks (access tokens are checked from memory), and FastAPI would run a sync
+All ``async def``: none blocks for long (access tokens are checked from memory; a client's status is
+one indexed read of two columns per client every few seconds), and FastAPI would run a sync
 dependency in the thread pool, a thread hop per dependency per request."""
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from ..runtime.read import ReadRuntime
 
 M = TypeVar("M", bound=BaseModel)
 
-__all__ = ["CurrentClient", "RuntimeDep", "UsccPath", "authenticate", "json_body", "json_body_spec", "now",
-           "require_scope"]
+__all__ = ["PRINCIPAL_KEY", "CurrentClient", "RuntimeDep", "UsccPath", "authenticate", "json_body", "json_body_spec",
+           "now", "require_scope"]
 
 
 async def _runtime(request: Request) -> ReadRuntime:
@@ -38,14 +39,25 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+#: Where the request guard (``guard.py``) keeps the principal it authenticated, in ``scope["state"]``
+PRINCIPAL_KEY = "elicense.principal"
+
+
 def authenticate(request: Request) -> Principal:
-    """The client a request's bearer access token names (checked from memory; raises AuthError)."""
+    """The client a request's bearer access token names: the token checked from memory, the client's
+    status from what was read of it in the last few seconds (``access.ClientStatus``: a registry read
+    when that is older). Checked once per request: what the guard found is reused. Raises
+    AuthError, or Unavailable when the registry cannot be read."""
+    known: Principal | None = request.scope.get("state", {}).get(PRINCIPAL_KEY)
+    if known is not None:
+        return known
     # the raw header, not ``request.headers``: building that mapping cost more than the token check
     header = next((v for k, v in request.scope["headers"] if k == b"authorization"), b"").decode("latin-1")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise AuthError("send Authorization: Bearer <access token> (POST /oauth/token)", code="auth.missing")
-    return verify_access_token(token.strip(), request.app.state.runtime.access_tokens, at=now())
+    runtime: ReadRuntime = request.app.state.runtime
+    return verify_access_token(token.strip(), runtime.access_tokens, runtime.api_clients, at=now())
 
 
 async def _principal(request: Request) -> Principal:

@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from tests.adversarial.attacks import build_corpus
+from tests.adversarial.long_term_attacks import LONG_TERM_ATTACKS, build_long_term_corpus
+from tests.adversarial.token_malleability import spellings
 from tests.conftest import entity, event
 
 from .conftest import Server
@@ -45,3 +47,37 @@ def test_corpus_over_http(server: Server, tmp_path_factory: pytest.TempPathFacto
     forged = f"{h}.{base64.urlsafe_b64encode(json.dumps({'uscc': ent['uscc']}).encode()).rstrip(b'=').decode()}.{s}"
     page = httpx.get(f"{server.base}/v/{forged}", headers={"Accept": "application/json"}).json()
     assert page["verdict"] == "invalid" and "token.signature" in {c["reason"] for c in page["checks"]}
+
+
+def test_long_term_corpus_over_http(server: Server, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The long-term form's attacks (edits after the seal beyond validation data, trailing bytes)
+    against the real server: each gets its verdict and reason; the controls stay valid."""
+    reg = server.client("registrations:write licenses:read")
+    plat = server.client("verify")
+    lic = reg.post("/api/v1/registrations", json=event("establishment", entity())).json()["license"]
+    issued = reg.get(f"/api/v1/licenses/{lic['license_id']}/pdf").content
+    long_term = reg.get(f"/api/v1/licenses/{lic['license_id']}/pdf", params={"form": "long-term"}).content
+    corpus = build_long_term_corpus(tmp_path_factory.mktemp("long-term-corpus"), issued, long_term)
+    assert len(corpus) == len(LONG_TERM_ATTACKS)
+    for path, attack in corpus:
+        r = plat.post("/api/v1/verify/pdf", files={"file": (path.name, path.read_bytes(), "application/pdf")})
+        assert r.status_code == 200, (path.name, r.text[:300])
+        body = r.json()
+        failed = {c["reason"] for c in body["checks"] if not c["ok"]}
+        assert body["verdict"] == attack.verdict, (path.name, failed)
+        assert (failed & attack.reasons) if attack.reasons else not failed, (path.name, failed)
+
+
+def test_token_spellings_over_http(server: Server) -> None:
+    """Other spellings of a genuine license token and access token (high S, padding, loose bits)
+    against the real server: invalid, and 401."""
+    reg = server.client("registrations:write licenses:read")
+    plat = server.client("verify")
+    lic = reg.post("/api/v1/registrations", json=event("establishment", entity())).json()["license"]
+    access = plat.headers["Authorization"].split(" ", 1)[1]
+    for name, other in spellings(lic["token"]).items():
+        assert plat.post("/api/v1/verify/token", json={"token": other}).json()["verdict"] == "invalid", name
+    for name, other in spellings(access).items():
+        r = plat.post("/api/v1/verify/token", json={"token": lic["token"]},
+                      headers={"Authorization": f"Bearer {other}"})
+        assert r.status_code == 401, (name, r.status_code)

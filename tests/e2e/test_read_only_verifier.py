@@ -60,12 +60,16 @@ def test_verifier_works_with_no_write_privilege(pg_split: tuple[Server, Server, 
     assert httpx.get(f"{verify.base}/v/{lic['token']}").status_code == 200
     assert httpx.get(f"{verify.base}/log/checkpoint").status_code == 200
     verify.stop()  # a graceful stop writes the queued verification records
-    seen = reg.get(f"/api/v1/entities/{ent['uscc']}/verifications").json()["verifications"]
+    auditor = issuing.client("audit licenses:read")
+    seen = auditor.get(f"/api/v1/entities/{ent['uscc']}/verifications").json()["verifications"]
     assert {x["channel"] for x in seen} == {"token", "pdf", "entity"}
     # and the role really cannot write anything else
     with psycopg.connect(ro_url, autocommit=True) as conn:
         for statement in ("UPDATE market_entities SET status = 'cancelled'",
                           "DELETE FROM log_leaves", "INSERT INTO log_head (id, size, root) VALUES (2, 0, '')",
-                          "CREATE TABLE x (a int)"):
+                          "CREATE TABLE x (a int)",
+                          # nor read what it has no use for: secrets' hashes, stored PDFs, events
+                          "SELECT secret_hash FROM api_clients", "SELECT * FROM api_clients",
+                          "SELECT pdf FROM license_documents", "SELECT body_sha256 FROM registration_events"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)

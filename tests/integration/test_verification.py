@@ -126,14 +126,23 @@ def test_a_former_name_is_named_as_one(verifier: TestClient, registrar: TestClie
     assert now["verdict"] == "valid"
 
 
-def test_verifications_are_recorded(registrar: TestClient, verifier: TestClient) -> None:
+def test_verifications_are_recorded(registrar: TestClient, verifier: TestClient, client_for: Client) -> None:
+    """Who checked an entity: an auditor sees every check; a platform only its own (which platforms
+    look at an entity is the entity's business, not another platform's)."""
     ent = entity()
     lic = _issue(registrar, ent)["license"]
+    platform, other = client_for("verify licenses:read"), client_for("licenses:read verify")
     verifier.post("/api/v1/verify/token", json={"token": lic["token"]})
     verifier.get(f"/api/v1/verify/entity/{ent['uscc']}")
-    got = registrar.get(f"/api/v1/entities/{ent['uscc']}/verifications").json()
-    assert [(v["channel"], v["verdict"]) for v in got["verifications"]] == [("entity", "valid"), ("token", "valid")]
+    platform.post("/api/v1/verify/token", json={"token": lic["token"]})
+    got = client_for("audit licenses:read").get(f"/api/v1/entities/{ent['uscc']}/verifications").json()
+    assert [(v["channel"], v["verdict"]) for v in got["verifications"]] == [
+        ("token", "valid"), ("entity", "valid"), ("token", "valid")]
     assert got["verifications"][0]["client_name"] == "test" and got["verifications"][0]["checked_at"]
+    own = platform.get(f"/api/v1/entities/{ent['uscc']}/verifications").json()["verifications"]
+    assert [(v["channel"], v["client_id"]) for v in own] == [("token", got["verifications"][0]["client_id"])]
+    assert other.get(f"/api/v1/entities/{ent['uscc']}/verifications").json()["verifications"] == []
+    assert registrar.get(f"/api/v1/entities/{ent['uscc']}/verifications").json()["verifications"] == []
     assert verifier.get(f"/api/v1/entities/{ent['uscc']}/verifications").status_code == 403
 
 

@@ -132,3 +132,7 @@ def test_embedded_key_headers_are_refused(key: TokenSigningKey, ring: Keyring) -
     _, p, s = sign_claims(CLAIMS, key).split(".")
     header = {"alg": "ES256", "kid": key.kid, "jwk": key.public_jwk}
     assert _reason(f"{_b64(json.dumps(header).encode())}.{p}.{s}", ring) == "token.malformed"
+
+
+def test_an_empty_signature_with_a_known_key_is_malformed_not_a_crash(key: TokenSigningKey, ring: Keyring) -> None:
+    assert _reason(_forge({"alg": "ES256", "kid": key.kid}, CLAIMS), ring) == "token.malformed"
