@@ -30,7 +30,7 @@ import hashlib
 import json
 import multiprocessing
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from time import sleep
@@ -220,6 +220,9 @@ class CampaignPlan:
     usccs: list[str] | None
     before: Progress
     todo: int
+    #: named entities (``usccs``) that are not re-issued, each with why: not registered, or not in
+    #: good standing (a revoked or cancelled entity keeps its last license)
+    passed_over: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -229,11 +232,33 @@ class CampaignPlan:
 
 def plan_campaign(runtime: IssuingRuntime, campaign: Campaign, *, since: date | None = None,
                   usccs: list[str] | None = None) -> CampaignPlan:
-    """Count what a run of ``campaign`` over the selection has before it (one short read)."""
+    """Count what a run of ``campaign`` over the selection has before it (one short read), and say of
+    each entity named in ``usccs`` that cannot be re-issued why not."""
     with runtime.sessions() as s:
         before = progress(s, campaign.id)
         todo = count_targets(s, since=since, usccs=usccs, campaign=campaign.id)
-    return CampaignPlan(campaign, since, usccs, before, todo)
+        passed_over: dict[str, str] = {}
+        if usccs:
+            statuses = {u: st for u, st in s.execute(select(MarketEntity.uscc, MarketEntity.status)
+                                                      .where(MarketEntity.uscc.in_(usccs)))}
+            for uscc in usccs:
+                status = statuses.get(uscc)
+                if status is None:
+                    passed_over[uscc] = "not registered"
+                elif status != EntityStatus.ACTIVE.value:
+                    passed_over[uscc] = f"not in good standing ({status}): its last license stays as it is"
+    return CampaignPlan(campaign, since, usccs, before, todo, passed_over)
+
+
+def default_campaign_id(*, day: date, since: date | None, usccs: list[str] | None) -> str:
+    """A campaign named by what it selects and the (China) day it was started, so running the same
+    selection again that day resumes it and another selection is a campaign of its own."""
+    if usccs:
+        digest = hashlib.sha256(" ".join(sorted(set(usccs))).encode()).hexdigest()[:10]
+        what = f"uscc-{digest}" if len(set(usccs)) > 1 else f"uscc-{usccs[0]}"
+    else:
+        what = f"since-{since.isoformat()}" if since else "all"
+    return f"reissue-{day.isoformat()}-{what}"
 
 
 def run_campaign(runtime: IssuingRuntime, plan: CampaignPlan, *, workers: int, clock: Clock,

@@ -90,3 +90,31 @@ def test_reissue_refuses_bad_selections(server: Server) -> None:
                           (["--since", "yesterday"], "not a date")):
         r = _reissue(server, *args)
         assert r.returncode == 2 and message in r.stderr, r.stderr
+
+
+def test_named_entities_that_cannot_be_reissued_are_refused_or_named(server: Server) -> None:
+    """`--uscc` with a malformed code is refused (exit 2) naming it; an unregistered or deregistered
+    entity is reported by name instead of a silent '0 entities ... of 0' and exit 0; campaigns are
+    named by what they select, so another selection does not count the first one's work as done."""
+    if server.env["ELICENSE_DATABASE_URL"].startswith("postgresql"):
+        pytest.skip("the command's refusals come before any queue: SQLite shows them")
+    reg = server.client("registrations:write licenses:read")
+    good, gone = entity(), entity()
+    for e in (good, gone):
+        assert reg.post("/api/v1/registrations", json=event("establishment", e)).status_code == 201
+    assert reg.post("/api/v1/registrations", json=event("cancellation", {"uscc": gone["uscc"]}, reason="决议解散",
+                                                        decided_at="2019-01-01T10:00:00+08:00")).status_code == 200
+    bad = _reissue(server, "--uscc", "91433101MA4L1A2B9N")  # wrong check character
+    assert bad.returncode == 2 and "--uscc 91433101MA4L1A2B9N" in bad.stderr
+    unknown = "91433101MA4L1A2B9M"
+    none = _reissue(server, "--uscc", unknown, "--uscc", gone["uscc"])
+    assert none.returncode == 1, none.stdout + none.stderr
+    assert f"{unknown}: not re-issued: not registered" in none.stderr
+    assert f"{gone['uscc']}: not re-issued: not in good standing (cancelled)" in none.stderr
+    some = _reissue(server, "--uscc", good["uscc"], "--uscc", gone["uscc"])
+    assert some.returncode == 0, some.stdout + some.stderr
+    assert "issued 1, skipped 0, failed 0, of 1" in some.stdout and gone["uscc"] in some.stderr
+    everything = _reissue(server, "--all")
+    later = _reissue(server, "--since", "2099-01-01")
+    assert "-all: " in everything.stdout and "already done" in everything.stdout
+    assert "-since-2099-01-01: 0 entities, 0 already done, 0 to re-issue" in later.stdout
