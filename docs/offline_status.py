@@ -1,8 +1,9 @@
 """Check an elicense QR token and its status offline, with nothing but public material fetched
-earlier: the issuer's JWKS and the status list the token points at. Standard library and a JOSE
-library (joserfc) only, none of elicense's own code. See docs/offline-status.md.
+earlier: the issuer's token JWKS, its status-list JWKS and the status list the token points at.
+Standard library and a JOSE library (joserfc) only, none of elicense's own code. See
+docs/offline-status.md.
 
-usage: python offline_status.py TOKEN JWKS.json REVOCATION_LIST.jwt [SUSPENSION_LIST.jwt]
+usage: python offline_status.py TOKEN JWKS.json STATUS_JWKS.json REVOCATION_LIST.jwt [SUSPENSION_LIST.jwt]
 prints one JSON object; exit status 0 when the license is genuine and in force, 1 otherwise.
 """
 
@@ -19,9 +20,13 @@ from joserfc import jws
 from joserfc.jwk import KeySet
 
 
-def verified(compact: str, jwks: dict) -> tuple[dict, dict]:
-    """The payload of a JWS made with one of the issuer's keys (ES256), and that key's JWK."""
+def verified(compact: str, jwks: dict, typ: str) -> tuple[dict, dict]:
+    """The payload of a JWS of kind ``typ`` made with one of the keys of ``jwks`` (ES256), and that
+    key's JWK. Each kind has its own keys and ``typ``: a license token (JWT) never passes for a
+    status list (vc+jwt), nor the reverse."""
     obj = jws.deserialize_compact(compact, KeySet.import_key_set(jwks), algorithms=["ES256"])
+    if obj.protected.get("typ") != typ:
+        raise ValueError(f"not a {typ}")
     jwk = next(k for k in jwks["keys"] if k["kid"] == obj.protected["kid"])
     return json.loads(obj.payload), jwk
 
@@ -38,22 +43,24 @@ def list_bit(status_list: dict, index: int, now: datetime) -> tuple[bool, str | 
     return bool(bits[index // 8] & (0x80 >> (index % 8))), None
 
 
-def main(token: str, jwks_file: str, revocation_file: str, suspension_file: str | None = None) -> int:
+def main(token: str, jwks_file: str, status_jwks_file: str, revocation_file: str,
+         suspension_file: str | None = None) -> int:
     now = datetime.now(UTC)
     jwks = json.loads(Path(jwks_file).read_text())
-    claims, jwk = verified(token, jwks)  # raises if the token is not the issuer's
+    status_jwks = json.loads(Path(status_jwks_file).read_text())
+    claims, jwk = verified(token, jwks, "JWT")  # raises if the token is not the issuer's
     if "compromised_at" in jwk and claims["iat"] >= jwk["compromised_at"]:
         print(json.dumps({"genuine": False, "reason": "signed by a key held compromised from then on"}))
         return 1
     status = claims["status"]
-    revocation, _ = verified(Path(revocation_file).read_text().strip(), jwks)
+    revocation, _ = verified(Path(revocation_file).read_text().strip(), status_jwks, "vc+jwt")
     if revocation["id"] != status["uri"]:
         print(json.dumps({"genuine": True, "reason": "that status list is not the one this token names"}))
         return 1
     revoked, problem = list_bit(revocation, status["idx"], now)
     suspended = False
     if suspension_file and problem is None:
-        suspension, _ = verified(Path(suspension_file).read_text().strip(), jwks)
+        suspension, _ = verified(Path(suspension_file).read_text().strip(), status_jwks, "vc+jwt")
         suspended, problem = list_bit(suspension, status["idx"], now)
     report = {
         "genuine": True, "uscc": claims["uscc"], "name": claims.get("name"), "serial": claims["sn"],
@@ -68,6 +75,6 @@ def main(token: str, jwks_file: str, revocation_file: str, suspension_file: str 
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (4, 5):
+    if len(sys.argv) not in (5, 6):
         sys.exit(__doc__)
     sys.exit(main(*sys.argv[1:]))

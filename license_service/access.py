@@ -23,10 +23,12 @@ from signing.tokens import CachingVerifier, InvalidToken
 from .db.models import ApiClient
 from .errors import AuthError, Forbidden, Unavailable
 
-__all__ = ["AUDIENCE", "SCOPES", "ClientStatus", "Principal", "verify_access_token"]
+__all__ = ["ACCESS_TOKEN_TYP", "AUDIENCE", "SCOPES", "ClientStatus", "Principal", "verify_access_token"]
 
 SCOPES = frozenset({"registrations:write", "licenses:read", "verify", "audit"})
 AUDIENCE = "elicense-api"
+#: the JWS ``typ`` of an access token (RFC 9068 s.2.1): no other kind of our tokens passes for one
+ACCESS_TOKEN_TYP = "at+jwt"
 
 
 @dataclass(frozen=True)

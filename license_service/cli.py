@@ -108,7 +108,7 @@ def keys_init() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(
-    purpose: Annotated[str, typer.Option(help="token | access | pdf | log")],
+    purpose: Annotated[str, typer.Option(help="token | access | status | pdf | log")],
 ) -> None:
     """Replace a signing key; everything signed before keeps verifying (the JWKS keeps retired keys,
     retired/ keeps old certificates). Restart the services afterwards, one at a time."""
@@ -129,7 +129,7 @@ def keys_rotate(
             typer.echo(f"log key rotated: {old_vkey} -> {new_vkey}; the handover, signed by both, is served at "
                        "/log/key/handovers")
         else:
-            typer.echo("--purpose must be token, access, pdf or log", err=True)
+            typer.echo("--purpose must be token, access, status, pdf or log", err=True)
             raise typer.Exit(2)
     except KeyMaterialError as e:
         _refuse(e)

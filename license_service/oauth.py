@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from signing.tokens import TokenSigner, sign_claims
 
-from .access import AUDIENCE, SCOPES
+from .access import ACCESS_TOKEN_TYP, AUDIENCE, SCOPES
 from .db.models import ApiClient
 from .errors import AuthError, GrantRefused, NotFound, RateLimited
 from .web.ratelimit import TokenBucket
@@ -313,7 +313,7 @@ class TokenEndpoint:
             "iat": int(at.timestamp()), "exp": int((at + timedelta(seconds=self._ttl)).timestamp()),
             "jti": uuid.uuid4().hex,
         }
-        return {"access_token": sign_claims(claims, self._signer()), "token_type": "bearer",
+        return {"access_token": sign_claims(claims, self._signer(), typ=ACCESS_TOKEN_TYP), "token_type": "bearer",
                 "expires_in": self._ttl, "scope": claims["scope"]}
 
     def _client(self, client_id: str) -> _Client | None:

@@ -30,9 +30,9 @@ _DRAWS = 64  # at half full, the chance that 64 draws all hit taken indexes is 2
 
 
 class StatusLists:
-    def __init__(self, engine: Engine, token_key: Callable[[], TokenSigner], base_url: str) -> None:
+    def __init__(self, engine: Engine, key: Callable[[], TokenSigner], base_url: str) -> None:
         self._insert = dialect_insert(engine)
-        self._token_key = token_key
+        self._key = key
         self._base_url = base_url
         self._known: set[int] = set()  # lists known to exist (rows are never deleted)
 
@@ -67,7 +67,7 @@ class StatusLists:
         set_bit(bits, index % LIST_BITS, True)
         row.bits = bytes(bits)
         row.token = sign_status_list(self.url(row.purpose, row.list_no), self._base_url, row.purpose, row.bits,
-                                     self._token_key(), at=at)
+                                     self._key(), at=at)
         row.updated_at = at
 
     def republish(self, s: Session, at: datetime) -> int:
@@ -75,7 +75,7 @@ class StatusLists:
         rows = list(s.scalars(select(StatusListRow).with_for_update()))
         for row in rows:
             row.token = sign_status_list(self.url(row.purpose, row.list_no), self._base_url, row.purpose, row.bits,
-                                         self._token_key(), at=at)
+                                         self._key(), at=at)
             row.updated_at = at
         return len(rows)
 
@@ -89,6 +89,6 @@ class StatusLists:
             return
         zeros = bytes(LIST_BITS // 8)
         rows = [{"purpose": p, "list_no": list_no, "bits": zeros, "updated_at": at,
-                 "token": sign_status_list(self.url(p, list_no), self._base_url, p, zeros, self._token_key(), at=at)}
+                 "token": sign_status_list(self.url(p, list_no), self._base_url, p, zeros, self._key(), at=at)}
                 for p in PURPOSES]
         s.execute(self._insert(StatusListRow).on_conflict_do_nothing(), rows)

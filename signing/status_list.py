@@ -24,12 +24,14 @@ from typing import Any
 from .errors import SigningPackageError
 from .tokens import Keyring, TokenSigner, sign_claims, verify_claims
 
-__all__ = ["LIST_BITS", "PURPOSES", "VALIDITY", "StatusList", "decode_bits", "encode_bits", "sign_status_list",
-           "verify_status_list"]
+__all__ = ["LIST_BITS", "PURPOSES", "STATUS_LIST_TYP", "VALIDITY", "StatusList", "decode_bits", "encode_bits",
+           "sign_status_list", "verify_status_list"]
 
 LIST_BITS = 131_072  # 16 KiB a list: the W3C's minimum for group privacy
 PURPOSES = ("revocation", "suspension")
 VALIDITY = timedelta(days=7)
+#: the JWS ``typ`` of a status list (W3C VC-JOSE-COSE: a credential secured as a JWT)
+STATUS_LIST_TYP = "vc+jwt"
 
 
 def encode_bits(bits: bytes) -> str:
@@ -62,7 +64,7 @@ def sign_status_list(url: str, issuer: str, purpose: str, bits: bytes, key: Toke
         "validFrom": _iso(at), "validUntil": _iso(at + VALIDITY),
         "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList", "statusPurpose": purpose,
                               "encodedList": encode_bits(bits)},
-    }, key)
+    }, key, typ=STATUS_LIST_TYP)
 
 
 class StatusList:
@@ -85,7 +87,7 @@ class StatusList:
 def verify_status_list(token: str, keyring: Keyring, *, at: datetime) -> StatusList:
     """Verify a published list with the issuer's public keys and check it is within its validity
     period at ``at``. Raises :class:`SigningPackageError` (``status.*``) otherwise."""
-    credential = verify_claims(token, keyring, at=at)
+    credential = verify_claims(token, keyring, at=at, typ=STATUS_LIST_TYP)
     try:
         status = StatusList(credential)
     except (KeyError, TypeError, ValueError, OSError) as e:

@@ -176,11 +176,13 @@ class Keyring:
             raise InvalidToken("token.key_retired")
 
 
-def sign_claims(claims: Mapping[str, Any], signer: TokenSigner) -> str:
+def sign_claims(claims: Mapping[str, Any], signer: TokenSigner, *, typ: str = "JWT") -> str:
     """Compact JWS (RFC 7515 s.7.1) over the canonical JSON of ``claims`` (UTF-8, unescaped: smaller
-    QR codes), with the header ``{"alg":"ES256","kid":...,"typ":"JWT"}``, signed by ``signer``.
+    QR codes), with the header ``{"alg":"ES256","kid":...,"typ":typ}``, signed by ``signer``. Each
+    kind of signed object has its own ``typ`` (RFC 8725 s.3.11): ``JWT`` a license token,
+    ``at+jwt`` an access token (RFC 9068), ``vc+jwt`` a status list.
     Raises what the signer raises (``SigningError`` from an HSM that refuses)."""
-    header = json.dumps({"alg": ALGORITHM, "kid": signer.kid, "typ": "JWT"}, separators=(",", ":"), sort_keys=True)
+    header = json.dumps({"alg": ALGORITHM, "kid": signer.kid, "typ": typ}, separators=(",", ":"), sort_keys=True)
     signing_input = f"{_b64u(header.encode())}.{_b64u(canonical_json(dict(claims)))}"
     return f"{signing_input}.{_b64u(_low_s(signer.sign_es256(signing_input.encode())))}"
 
@@ -204,7 +206,8 @@ def _header(token: str) -> dict[str, Any]:
     return header
 
 
-def verify_claims(token: str, keyring: Keyring, *, at: datetime, low_s: bool = True) -> dict[str, Any]:
+def verify_claims(token: str, keyring: Keyring, *, at: datetime, low_s: bool = True,
+                  typ: str = "JWT") -> dict[str, Any]:
     """Verify ``token`` against ``keyring`` as of ``at`` and return its claims. Only the canonical
     spelling verifies: canonical base64url, no padding, and (``low_s``, the default) the low-S form
     of the signature that :func:`sign_claims` makes.
@@ -216,12 +219,12 @@ def verify_claims(token: str, keyring: Keyring, *, at: datetime, low_s: bool = T
     ``token.unknown_kid``, ``token.signature``, ``token.key_compromised``, ``token.key_retired``,
     ``token.expired``, ``token.not_yet_valid``.
     """
-    _, claims = _verify_signature(token, keyring, low_s=low_s)
+    _, claims = _verify_signature(token, keyring, low_s=low_s, typ=typ)
     check_times(claims, at)
     return claims
 
 
-def _verify_signature(token: str, keyring: Keyring, *, low_s: bool) -> tuple[str, dict[str, Any]]:
+def _verify_signature(token: str, keyring: Keyring, *, low_s: bool, typ: str) -> tuple[str, dict[str, Any]]:
     """Everything :func:`verify_claims` checks but the time claims (which depend on when); returns
     the ``kid`` that verified and the claims."""
     header = _header(token)
@@ -232,6 +235,8 @@ def _verify_signature(token: str, keyring: Keyring, *, low_s: bool) -> tuple[str
         raise InvalidToken("token.unknown_kid")
     if "crit" in header or "jku" in header or "jwk" in header or "x5u" in header:
         raise InvalidToken("token.malformed")
+    if header.get("typ") != typ:  # another kind of signed object (RFC 8725 s.3.11)
+        raise InvalidToken("token.typ")
     encoded = token.rsplit(".", 1)[1]
     signature = _b64u_decode(encoded) if encoded else b""  # canonical already (``_header``)
     # an ES256 signature is r || s, 64 bytes; with ``low_s`` its s in the lower half (RFC 7518 s.3.4;
@@ -289,14 +294,15 @@ class CachingVerifier:
     key, no key retired longer than ``max_lifetime`` ago) and :func:`check_lifetime`."""
 
     def __init__(self, keyring: Keyring, maxsize: int = 50_000, *, max_lifetime: int | None = None,
-                 low_s: bool = True) -> None:
+                 low_s: bool = True, typ: str = "JWT") -> None:
         self.keyring = keyring
         self.max_lifetime = max_lifetime
         self.low_s = low_s
+        self.typ = typ
         self._verified = lru_cache(maxsize=maxsize)(self._verify)
 
     def _verify(self, token: str) -> tuple[str, dict[str, Any]]:
-        return _verify_signature(token, self.keyring, low_s=self.low_s)
+        return _verify_signature(token, self.keyring, low_s=self.low_s, typ=self.typ)
 
     def verify(self, token: str, *, at: datetime) -> dict[str, Any]:
         """:func:`verify_claims`: the claims of ``token`` as of ``at``; raises :class:`InvalidToken`."""

@@ -177,6 +177,12 @@ async def verify_token(request: Request) -> Response:
 HOT_ROUTE = Route("/api/v1/verify/token", verify_token, methods=["POST"])
 
 
+@router.get("/status/jwks.json", tags=["public"])
+def status_jwks(runtime: RuntimeDep) -> dict[str, Any]:
+    """The status lists' verification keys (ES256, a purpose of their own: no key signs two kinds)."""
+    return runtime.keys.status_keyring().jwks()
+
+
 @router.get("/status/{purpose}/{list_no}", tags=["public"], response_class=Response,
             responses={200: {"content": {"application/vc+jwt": {}},
                              "description": "the signed status list (W3C Bitstring Status List, as a JWS)"},

@@ -59,8 +59,8 @@ class IssuingRuntime(ReadRuntime):
 
     @cached_property
     def status_lists(self) -> StatusLists:
-        """The registry's status lists, signed with the token key."""
-        return StatusLists(self.engine, self.signers.token_signer, self.settings.public_base_url)
+        """The registry's status lists, signed with their own key."""
+        return StatusLists(self.engine, self.signers.status_signer, self.settings.public_base_url)
 
     @cached_property
     def ocsp(self) -> OcspResponder:

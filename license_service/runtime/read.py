@@ -13,7 +13,7 @@ from signing.keys.api import PublicKeys
 from signing.keys.public import FilePublicKeys
 from signing.tokens import CachingVerifier
 
-from ..access import ClientStatus
+from ..access import ACCESS_TOKEN_TYP, ClientStatus
 from ..config import Settings
 from ..db.engine import make_engine, make_session_factory, make_write_session_factory
 from ..db.migrate import ensure_schema
@@ -51,7 +51,8 @@ class ReadRuntime:
     def access_tokens(self) -> CachingVerifier:
         """Verifies API access tokens with the public access key (signatures cached per token), each
         held to the configured lifetime and to its key's window at every call."""
-        return CachingVerifier(self.keys.access_keyring(), max_lifetime=self.settings.access_token_ttl_seconds)
+        return CachingVerifier(self.keys.access_keyring(), max_lifetime=self.settings.access_token_ttl_seconds,
+                               typ=ACCESS_TOKEN_TYP)
 
     @cached_property
     def api_clients(self) -> ClientStatus:

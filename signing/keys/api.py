@@ -25,7 +25,7 @@ __all__ = ["DEV_MARK", "HANDOVERS", "HANDOVER_TITLE", "JWKS_FILES", "EcSigner", 
            "Signers", "handover_text"]
 
 #: the public JWKS of each token purpose, in the keys folder
-JWKS_FILES = {"token": "jwks.json", "access": "access-jwks.json"}
+JWKS_FILES = {"token": "jwks.json", "access": "access-jwks.json", "status": "status-jwks.json"}
 #: the log key handover notes (``rotation.rotate_log_key``), oldest first, in the keys folder
 HANDOVERS = "log-handovers.json"
 #: the first line of a handover note's text (``handover_text``)
@@ -55,6 +55,10 @@ class PublicKeys(Protocol):
 
     def access_keyring(self) -> Keyring:
         """The API access-token keys."""
+        ...
+
+    def status_keyring(self) -> Keyring:
+        """The status lists' verification keys (``status-jwks.json``), current and retired."""
         ...
 
     def log_vkey(self) -> str:
@@ -104,7 +108,11 @@ class Signers(Protocol):
     Each is loaded on first use; a missing key raises ``KeyMaterialError``."""
 
     def token_signer(self) -> TokenSigner:
-        """Signs QR tokens and status lists (ES256)."""
+        """Signs QR tokens (ES256)."""
+        ...
+
+    def status_signer(self) -> TokenSigner:
+        """Signs status lists (ES256, a key of their own)."""
         ...
 
     def access_signer(self) -> TokenSigner:

@@ -108,6 +108,10 @@ class FileSigners:
     def _access_signer(self) -> TokenSigningKey:
         return TokenSigningKey.from_pem(self._read("access.key").decode())
 
+    @cached_property
+    def _status_signer(self) -> TokenSigningKey:
+        return TokenSigningKey.from_pem(self._read("status.key").decode())
+
     def token_signer(self) -> TokenSigningKey:
         """The QR-token key, ``token.key``. Raises ``KeyMaterialError`` if missing or not P-256."""
         return self._token_signer
@@ -115,6 +119,10 @@ class FileSigners:
     def access_signer(self) -> TokenSigningKey:
         """The access-token key, ``access.key``. Raises ``KeyMaterialError`` if missing or not P-256."""
         return self._access_signer
+
+    def status_signer(self) -> TokenSigningKey:
+        """The status lists' key, ``status.key``. Raises ``KeyMaterialError`` if missing or not P-256."""
+        return self._status_signer
 
     @cached_property
     def _tsa(self) -> EcKeySigner:

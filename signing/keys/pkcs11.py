@@ -153,6 +153,10 @@ class Pkcs11Signers:
         """The access-token key, from the keys folder."""
         return self._files.access_signer()
 
+    def status_signer(self) -> TokenSigner:
+        """The status lists' key, from the keys folder."""
+        return self._files.status_signer()
+
     @cached_property
     def _pdf(self) -> PdfSigningMaterial:
         return self._files.pdf_signing_with(self._pdf_signer)

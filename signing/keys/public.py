@@ -50,6 +50,10 @@ class FilePublicKeys:
     def _access_keyring(self) -> Keyring:
         return Keyring.from_jwks(json.loads(self._read(JWKS_FILES["access"])))
 
+    @cached_property
+    def _status_keyring(self) -> Keyring:
+        return Keyring.from_jwks(json.loads(self._read(JWKS_FILES["status"])))
+
     def token_keyring(self) -> Keyring:
         """The QR-token keys from ``jwks.json``. Raises ``KeyMaterialError`` if missing."""
         return self._token_keyring
@@ -57,6 +61,10 @@ class FilePublicKeys:
     def access_keyring(self) -> Keyring:
         """The access-token keys from ``access-jwks.json``. Raises ``KeyMaterialError`` if missing."""
         return self._access_keyring
+
+    def status_keyring(self) -> Keyring:
+        """The status lists' keys from ``status-jwks.json``. Raises ``KeyMaterialError`` if missing."""
+        return self._status_keyring
 
     def log_vkey(self) -> str:
         """The log's verifier key from ``log.vkey``. Raises ``KeyMaterialError`` if missing."""

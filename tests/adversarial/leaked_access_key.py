@@ -37,7 +37,7 @@ def forge(key: TokenSigner, *, issuer: str, sub: str, iat: Any, exp: Any, scope:
     made by hand, as a forger would, not by our ``sign_claims``."""
     claims = {"iss": issuer, "aud": "elicense-api", "sub": sub, "scope": scope, "iat": iat, "exp": exp,
               "jti": secrets.token_hex(16)}
-    header = {"alg": "ES256", "kid": key.kid, "typ": "JWT"}
+    header = {"alg": "ES256", "kid": key.kid, "typ": "at+jwt"}
     signing_input = ".".join(_b64u(json.dumps(part).encode()) for part in
                              (header, {k: v for k, v in claims.items() if v is not None}))
     signature = key.sign_es256(signing_input.encode())

@@ -24,7 +24,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "offline_status.py"
 
 
 def _offline(token: str, folder: Path) -> tuple[int, dict[str, Any]]:
-    cmd = [sys.executable, str(EXAMPLE), token, str(folder / "jwks.json"), str(folder / "revocation.jwt"),
+    cmd = [sys.executable, str(EXAMPLE), token, str(folder / "jwks.json"), str(folder / "status-jwks.json"),
+           str(folder / "revocation.jwt"),
            str(folder / "suspension.jwt")]
     if shutil.which("unshare") and subprocess.run(["unshare", "-rn", "true"]).returncode == 0:
         cmd = ["unshare", "-rn", *cmd]  # no network inside: the check really is offline
@@ -36,6 +37,7 @@ def _offline(token: str, folder: Path) -> tuple[int, dict[str, Any]]:
 def _fetch(server: Server, claims_uri: str, folder: Path) -> None:
     folder.mkdir(exist_ok=True)
     (folder / "jwks.json").write_text(httpx.get(server.base + "/.well-known/jwks.json").text)
+    (folder / "status-jwks.json").write_text(httpx.get(server.base + "/status/jwks.json").text)
     rev = httpx.get(claims_uri)
     assert rev.status_code == 200 and rev.headers["content-type"] == "application/vc+jwt"
     (folder / "revocation.jwt").write_text(rev.text)

@@ -24,6 +24,7 @@ from sqlalchemy import event as sa_event
 from typer.testing import CliRunner
 
 from devapp import create_app as create_combined_app
+from license_service.access import ACCESS_TOKEN_TYP
 from license_service.cli import app as cli
 from license_service.config import Settings
 from license_service.oauth import create_client
@@ -113,7 +114,7 @@ def test_a_retired_access_key_verifies_nothing_once_the_ttl_has_passed(runtime: 
 
     # at the times that matter (time is a parameter): a token the old key genuinely signed just before
     # its retirement lives out its lifetime; from retirement + TTL on, the key verifies nothing
-    verifier = CachingVerifier(FilePublicKeys(tmp_path / "keys").access_keyring(), max_lifetime=ttl)
+    verifier = CachingVerifier(FilePublicKeys(tmp_path / "keys").access_keyring(), max_lifetime=ttl, typ=ACCESS_TOKEN_TYP)
     minted = genuine_shape(old, issuer=BASE, client_id=cid, ttl=ttl, at=retired_at - timedelta(seconds=10))
     assert verifier.verify(minted, at=retired_at + timedelta(seconds=60))["sub"] == cid
     with pytest.raises(InvalidToken) as refused:
@@ -137,7 +138,7 @@ def test_a_compromised_access_key_verifies_nothing(runtime: IssuingRuntime, tmp_
     mark_compromised(tmp_path / "keys", old.kid, now, "access")
     after = _with_keys(runtime, tmp_path / "keys")  # services read keys at start: restarted
     assert {name: _call(after, token) for name, token in forged.items()} == dict.fromkeys(forged, 401)
-    verifier = CachingVerifier(FilePublicKeys(tmp_path / "keys").access_keyring(), max_lifetime=ttl)
+    verifier = CachingVerifier(FilePublicKeys(tmp_path / "keys").access_keyring(), max_lifetime=ttl, typ=ACCESS_TOKEN_TYP)
     with pytest.raises(InvalidToken) as refused:
         verifier.verify(next(iter(forged.values())), at=now)
     assert refused.value.reason == "token.key_compromised"

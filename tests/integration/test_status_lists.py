@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from license_service.runtime.issuing import IssuingRuntime
 from signing.errors import SigningPackageError
 from signing.status_list import LIST_BITS, VALIDITY, verify_status_list
-from signing.tokens import Keyring, verify_claims
+from signing.tokens import InvalidToken, Keyring, verify_claims
 from tests.conftest import entity, event
 
 
@@ -28,7 +28,7 @@ def _status(runtime: IssuingRuntime, token: str) -> dict[str, Any]:
 def _list(anon: TestClient, runtime: IssuingRuntime, uri: str, at: datetime | None = None) -> Any:
     r = anon.get(uri.removeprefix("http://testserver"))
     assert r.status_code == 200 and r.headers["content-type"] == "application/vc+jwt", r.text
-    return verify_status_list(r.text, Keyring.from_jwks(anon.get("/.well-known/jwks.json").json()),
+    return verify_status_list(r.text, Keyring.from_jwks(anon.get("/status/jwks.json").json()),
                               at=at or datetime.now(UTC))
 
 
@@ -76,3 +76,24 @@ def test_report_says_how_fresh_its_status_is(registrar: TestClient, client_for: 
     rep = client_for("verify").post("/api/v1/verify/token", json={"token": lic["token"]}).json()
     assert rep["verdict"] == "valid" and rep["status_as_of"] == rep["checked_at"]
     assert json.dumps(rep)  # plain JSON
+
+
+
+def test_a_status_list_has_a_key_and_a_typ_of_its_own(anon: TestClient, registrar: TestClient,
+                                                      runtime: IssuingRuntime, client_for: Any) -> None:
+    """No key signs two kinds of object, and each kind has its own typ: a status list does not verify
+    with the license-token keys, nor as a license token; a license token does not pass for a list."""
+    lic = registrar.post("/api/v1/registrations", json=event("establishment", entity())).json()["license"]
+    listed = anon.get(_status(runtime, lic["token"])["uri"].removeprefix("http://testserver")).text
+    token_keys = Keyring.from_jwks(anon.get("/.well-known/jwks.json").json())
+    status_keys = Keyring.from_jwks(anon.get("/status/jwks.json").json())
+    assert not set(token_keys.keys) & set(status_keys.keys)
+    with pytest.raises(SigningPackageError):  # the token keys do not know the list's key
+        verify_status_list(listed, token_keys, at=datetime.now(UTC))
+    with pytest.raises(InvalidToken) as typ:  # the list's own key, but a license token is no list
+        verify_status_list(lic["token"], Keyring.from_jwks({"keys": [*token_keys.jwks()["keys"],
+                                                                     *status_keys.jwks()["keys"]]}),
+                           at=datetime.now(UTC))
+    assert typ.value.reason == "token.typ"
+    report = client_for("verify").post("/api/v1/verify/token", json={"token": listed}).json()
+    assert report["verdict"] == "invalid"

@@ -135,4 +135,11 @@ def test_embedded_key_headers_are_refused(key: TokenSigningKey, ring: Keyring) -
 
 
 def test_an_empty_signature_with_a_known_key_is_malformed_not_a_crash(key: TokenSigningKey, ring: Keyring) -> None:
-    assert _reason(_forge({"alg": "ES256", "kid": key.kid}, CLAIMS), ring) == "token.malformed"
+    assert _reason(_forge({"alg": "ES256", "kid": key.kid, "typ": "JWT"}, CLAIMS), ring) == "token.malformed"
+
+
+def test_each_kind_of_token_has_its_typ(key: TokenSigningKey, ring: Keyring) -> None:
+    """RFC 8725 s.3.11: a JWS of one kind never passes for another, even under the same key."""
+    assert verify_claims(sign_claims(CLAIMS, key), ring, at=AT) == CLAIMS
+    assert _reason(sign_claims(CLAIMS, key, typ="at+jwt"), ring) == "token.typ"
+    assert verify_claims(sign_claims(CLAIMS, key, typ="vc+jwt"), ring, at=AT, typ="vc+jwt") == CLAIMS
