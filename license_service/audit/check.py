@@ -13,11 +13,14 @@ import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 from signing.keys.api import HANDOVER_TITLE
 from signing.merkle import append_leaf, leaf_hash, range_nodes, root_from_range, verify_consistency
 from signing.note import Checkpoint, NoteError, NoteVerifier, parse_checkpoint
+
+from ..domain.china_time import china_date
 
 __all__ = ["AuditError", "AuditFailure", "AuditState", "CouldNotCheck", "check_consistency", "check_growth",
            "check_served", "decode_leaves", "extend", "follow_handovers", "locate_rewrite", "open_checkpoint",
@@ -178,8 +181,17 @@ def decode_leaves(leaves: list[bytes], first: int = 0) -> list[dict[str, Any]]:
     return out
 
 
+def _china_day(logged_at: object) -> str:
+    """The Beijing date of a leaf's ``logged_at`` (the day serials and registrations use), or "?"."""
+    try:
+        return china_date(datetime.fromisoformat(str(logged_at))).isoformat()
+    except ValueError:
+        return "?"
+
+
 def summarize(leaves: list[dict[str, Any]]) -> dict[str, Any]:
+    """Entries in all, by action, and by day in China time (UTC+8)."""
     by_action = Counter(str(leaf.get("action", "?")) for leaf in leaves)
-    by_day = Counter(str(leaf.get("logged_at", "?"))[:10] for leaf in leaves)
+    by_day = Counter(_china_day(leaf.get("logged_at")) for leaf in leaves)
     return {"entries": len(leaves), "by_action": dict(sorted(by_action.items())),
             "by_day": dict(sorted(by_day.items()))}

@@ -125,6 +125,10 @@ def _audit(log: LogSource, saved: AuditState, *, pinned_key: str | None, with_re
     thing that does not hold, :class:`CouldNotCheck` at the first thing it cannot fetch."""
     served_key = log.vkey()
     pinned = pinned_key or saved.vkey or served_key
+    if not (pinned_key or saved.vkey):  # trust on first use: say so, so the auditor can compare it
+        say(f"no key pinned yet: pinning the log key the server serves, {served_key} (key id "
+            f"{served_key.split('+')[1] if served_key.count('+') >= 2 else '?'}); compare it with the "
+            "operator's published key, or pass --key")
     if served_key != pinned:  # a rotation the pinned key signed over, or a failure
         chain = follow_handovers(pinned, served_key, log.handovers())
         say(f"log key rotated {len(chain) - 1} time(s), each handover signed by the old and the new "
@@ -176,6 +180,6 @@ def _audit(log: LogSource, saved: AuditState, *, pinned_key: str | None, with_re
     else:
         summary = summarize(decode_leaves(all_leaves[saved.size:], saved.size))
     say("entries by action: " + ", ".join(f"{k} {v}" for k, v in summary["by_action"].items()))
-    say("entries by day:    " + ", ".join(f"{k} {v}" for k, v in summary["by_day"].items()))
+    say("entries by day (China time, UTC+8): " + ", ".join(f"{k} {v}" for k, v in summary["by_day"].items()))
     return AuditState(vkey=pinned, origin=cp.origin, size=cp.size, root=root, frontier=frontier,
                       checkpoint=note)

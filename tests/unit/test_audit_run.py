@@ -219,11 +219,14 @@ def test_a_first_audit_trusts_the_key_on_first_use_and_saves_the_state(log: Memo
     state = tmp_path / "state.json"
     result = run_audit(log, state, pinned_key=None, reconcile=False, at=AT)
     assert result.passed and result.failure is None
+    key_id = log.vkey().split("+")[1]
     assert result.lines == (
+        f"no key pinned yet: pinning the log key the server serves, {log.vkey()} (key id {key_id}); compare it "
+        "with the operator's published key, or pass --key",
         f"checkpoint: {ORIGIN} size 3 root {_b64(log.root(3))} (signature verified; consistent with size 0; "
         "3 new entries checked)",
         "entries by action: change 1, establishment 2",
-        "entries by day:    2018-05-31 2, 2018-06-01 1",
+        "entries by day (China time, UTC+8): 2018-05-31 2, 2018-06-01 1",
         f"audit passed; state saved to {state}",
     )
     saved = load_state(state)
@@ -240,7 +243,8 @@ def test_a_second_audit_checks_only_the_new_entries(log: MemoryLog, tmp_path: Pa
     result = run_audit(log, state, pinned_key=None, reconcile=False, at=AT)
     assert result.passed
     assert "consistent with size 3; 2 new entries checked" in result.lines[0]
-    assert result.lines[1:3] == ("entries by action: establishment 2", "entries by day:    2018-06-02 2")
+    assert result.lines[1:3] == ("entries by action: establishment 2",
+                                 "entries by day (China time, UTC+8): 2018-06-02 2")
     assert load_state(state).size == 5
 
 
@@ -249,17 +253,17 @@ def test_nothing_new_is_a_pass(log: MemoryLog, tmp_path: Path) -> None:
     run_audit(log, state, pinned_key=None, reconcile=False, at=AT)
     result = run_audit(log, state, pinned_key=None, reconcile=False, at=AT)
     assert result.passed and "consistent with size 3; 0 new entries checked" in result.lines[0]
-    assert result.lines[1:3] == ("entries by action: ", "entries by day:    ")
+    assert result.lines[1:3] == ("entries by action: ", "entries by day (China time, UTC+8): ")
 
 
 def test_reconciliation_with_the_registry(log: MemoryLog, tmp_path: Path) -> None:
-    result = run_audit(log, tmp_path / "s.json", pinned_key=None, reconcile=True, at=AT)
+    result = run_audit(log, tmp_path / "s.json", pinned_key=log.vkey(), reconcile=True, at=AT)
     assert result.passed
     assert result.lines[1:5] == ("registry reconciled with the log: 3 entries",
                                  "registry: 3 license versions (tokens verified, 3 stored PDFs rehashed), 2 entities, "
                                  "3 registration results",
                                  "entries by action: change 1, establishment 2",
-                                 "entries by day:    2018-05-31 2, 2018-06-01 1")
+                                 "entries by day (China time, UTC+8): 2018-05-31 2, 2018-06-01 1")
 
 
 def _fails(result: AuditResult, says: str, state: Path, before: str | None) -> None:
@@ -270,7 +274,7 @@ def _fails(result: AuditResult, says: str, state: Path, before: str | None) -> N
 def test_an_edited_registry_row_is_found(log: MemoryLog, tmp_path: Path) -> None:
     state = tmp_path / "s.json"
     log.licenses[0]["record"] = log.licenses[0]["record"].replace("向喆", "李四")
-    result = run_audit(log, state, pinned_key=None, reconcile=True, at=AT)
+    result = run_audit(log, state, pinned_key=log.vkey(), reconcile=True, at=AT)
     _fails(result, "the row was edited", state, None)
     assert result.failure is not None and result.failure.startswith("the registry and the log disagree:\n  license ")
     assert result.lines[0].startswith("checkpoint: ")  # what held before the failure is still said
