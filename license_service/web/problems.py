@@ -174,7 +174,10 @@ def _page(status: int, code: str, request: Request, headers: dict[str, str] | No
 
 
 def _field_of(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
+    """The field a validation error names: its location less where it came from (the first element:
+    body, query, path, header...; a parameter may itself be called ``form``)."""
+    where = ("body", "query", "path", "form", "header", "cookie")
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in where else loc)]
     # pydantic reports a union member's name in the location (e.g. 'constrained-str'); drop it
     parts = [p for p in parts if not p.endswith("-str") and p not in ("function-after", "decimal")]
     return ".".join(parts).replace("from_", "from") or "body"

@@ -36,3 +36,9 @@ def test_the_public_pages_rate_limit_is_a_page_saying_when_to_come_back(runtime:
     assert retry.isdigit() and f"请在 {retry} 秒后重试" in page.text
     english = c.get("/v/a.b.c?lang=en", headers=BROWSER)
     assert english.status_code == 429 and f"try again in {english.headers['retry-after']} s" in english.text
+
+
+def test_a_bad_query_parameter_is_named_as_itself(registrar: TestClient) -> None:
+    """?form=bad was reported as field 'body' (a parameter called 'form' was taken for a location)."""
+    r = registrar.get("/api/v1/licenses/nope/pdf", params={"form": "bad"})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["form"]
