@@ -125,7 +125,7 @@ class PageRenderer:
         rows: list[tuple[str, str | None, str | None]] = []  # label, this version's value, the current one
         if lic:
             on = _local_date(lic["status_changed_at"]) if lic["status_changed_at"] else "—"
-            successor = lic["superseded_by"] or {}
+            successor = lic["successor"] or {}
             explain = explain.format(on=on, n=successor.get("version", "?"))
             if key in ("revoked", "cancelled"):  # the reason, entered by a person, goes in a <bdi> of its own
                 reason = lic["status_reason"] or "—"

@@ -61,7 +61,8 @@ class Found:
 def public_license(row: LicenseRow, record: dict[str, Any], base_url: str) -> dict[str, Any]:
     """The public view of ``row`` (its canonical ``record`` parsed).
 
-    ``superseded_by`` names the version that replaced this one and when; ``current`` is the entity's
+    ``superseded_by`` is the license id of the version that replaced this one (a string, as in the
+    LICENSE object of the API), ``successor`` that version and when; ``current`` is the entity's
     current version when it is not this one, with its registered ``items`` (so a page can mark what
     has changed since); ``entity_status`` is the entity's registration status now (active, revoked,
     cancelled), whatever this version's own status.
@@ -77,8 +78,9 @@ def public_license(row: LicenseRow, record: dict[str, Any], base_url: str) -> di
         "status_changed_at": _iso(lic.status_changed_at),
         "status_reason": lic.status_reason,
         "entity_status": row.entity_status,
-        "superseded_by": ({**_version_ref(successor, base_url), "on": _iso(lic.status_changed_at)}
-                          if successor else None),
+        "superseded_by": lic.superseded_by,
+        "successor": ({**_version_ref(successor, base_url), "on": _iso(lic.status_changed_at)}
+                      if successor else None),
         "current": ({**_version_ref(current, base_url), "items": _items(json.loads(current.record))}
                     if current and current.license_id != lic.license_id else None),
     }

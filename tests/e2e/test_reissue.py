@@ -63,8 +63,8 @@ def test_reissue_campaign(server: Server) -> None:
         history = reg.get(f"/api/v1/entities/{e['uscc']}").json()["licenses"]
         assert [v["version"] for v in history] == [1, 2], history  # exactly one new version, however run
         report = plat.post("/api/v1/verify/token", json={"token": old["token"]}).json()
-        assert report["status"] == "superseded" and report["license"]["superseded_by"]["version"] == 2
-        new = reg.get(f"/api/v1/licenses/{report['license']['superseded_by']['license_id']}").json()
+        assert report["status"] == "superseded" and report["license"]["successor"]["version"] == 2
+        new = reg.get(f"/api/v1/licenses/{report['license']['superseded_by']}").json()
         now = plat.post("/api/v1/verify/token", json={"token": new["token"]}).json()
         assert now["verdict"] == "valid" and now["license"]["name"] == e["name"]
         assert now["license"]["address"] == e["address"]

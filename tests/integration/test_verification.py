@@ -70,8 +70,9 @@ def test_lifecycle_verdicts_through_every_channel(anon: TestClient, registrar: T
                 decided_at="2019-03-01T10:00:00+08:00", reason="变更住所")["license"]
     for rep in _all_channels(anon, verifier, v1, pdf1):
         assert rep["verdict"] == "not_in_force" and rep["status"] == "superseded", rep
-        assert rep["license"]["superseded_by"]["version"] == 2
-        assert rep["license"]["superseded_by"]["license_id"] == v2["license_id"]
+        assert rep["license"]["superseded_by"] == v2["license_id"]  # a string, as in the LICENSE object
+        assert rep["license"]["successor"]["version"] == 2
+        assert rep["license"]["successor"]["license_id"] == v2["license_id"]
         assert rep["license"]["status_changed_at"].startswith("2019-03-01")
         assert rep["license"]["current"]["license_id"] == v2["license_id"]
     for rep in _all_channels(anon, verifier, v2, _pdf(registrar, v2)):
