@@ -16,7 +16,7 @@ from starlette.routing import Route
 from license_service.access import Principal
 from license_service.domain.errors import FieldError, InvalidInput
 from license_service.errors import NotFound, RateLimited, TooLarge
-from license_service.web.deps import RuntimeDep, UsccPath, authenticate, json_body, json_body_spec, now
+from license_service.web.deps import REQUIRED_SCOPE, RuntimeDep, UsccPath, authenticate, json_body, json_body_spec, now
 from license_service.web.operations import VERIFICATIONS
 from license_service.web.problems import Problem
 from license_service.web.ratelimit import TokenBucket
@@ -78,6 +78,7 @@ async def _platform(request: Request) -> Principal:
     return principal
 
 
+setattr(_platform, REQUIRED_SCOPE, "verify")
 Platform = Annotated[Principal, Depends(_platform)]
 
 
@@ -168,6 +169,9 @@ async def verify_token(request: Request) -> Response:
     body = await json_body(request, TokenIn)
     state: VerifyState = request.app.state.verify
     return _answer(state, principal, "token", await _run(state, state.service.verify_token, body.token))
+
+
+setattr(verify_token, REQUIRED_SCOPE, "verify")  # it authenticates by hand (no dependency to read)
 
 
 #: The token route as a plain Starlette route, put before every other route: it is matched first

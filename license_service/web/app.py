@@ -4,16 +4,18 @@ body limits, authentication before any body is read), request ids."""
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
 
 from ..config import Settings
 from . import problems
+from .deps import REQUIRED_SCOPE
 from .guard import RequestGuard
 from .observability import RequestIdMiddleware
 
@@ -60,6 +62,46 @@ def base_app(settings: Settings) -> FastAPI:
     return app
 
 
+_SCOPE_DOCS = {"registrations:write": "apply registration results (the registration system)",
+               "licenses:read": "read licenses and entities, and the checks a client made itself",
+               "verify": "verify tokens, PDFs and entities (platforms)",
+               "audit": "the auditor's registry reads, every verification record, the auditor's page"}
+
+
+def _required_scope(route: APIRoute) -> str | None:
+    """The scope an operation requires: named on its endpoint or on one of its dependencies."""
+    found: str | None = getattr(route.endpoint, REQUIRED_SCOPE, None)
+    pending = list(route.dependant.dependencies)
+    while found is None and pending:
+        dep = pending.pop()
+        found = getattr(dep.call, REQUIRED_SCOPE, None)
+        pending.extend(dep.dependencies)
+    return found
+
+
+def _document_security(app: FastAPI, doc: dict[str, Any]) -> None:
+    """OAuth 2.0 client credentials (RFC 6749 s.4.4) as the security scheme, and on each operation that
+    needs a bearer token the scope it needs (how a platform obtains a client: the README)."""
+    doc["components"]["securitySchemes"] = {"oauth2": {
+        "type": "oauth2", "description": "client credentials; the token endpoint also takes HTTP Basic",
+        "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": _SCOPE_DOCS}}}}
+    scopes = {route.unique_id: scope for route in _api_routes(app.routes)
+              if (scope := _required_scope(route)) is not None}
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            if op.get("operationId") in scopes:
+                op["security"] = [{"oauth2": [scopes[op["operationId"]]]}]
+
+
+def _api_routes(routes: Sequence[Any]) -> Iterator[APIRoute]:
+    """Every APIRoute, through included routers (this FastAPI keeps them nested)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif (included := getattr(route, "original_router", None)) is not None:
+            yield from _api_routes(included.routes)
+
+
 def _document_problems(app: FastAPI) -> None:
     """Every error response is problem+json (web/problems.py); say so in the OpenAPI document, for
     FastAPI's implicit 422s too, in place of its HTTPValidationError schema."""
@@ -81,6 +123,7 @@ def _document_problems(app: FastAPI) -> None:
             schemas["Problem"] = problems.Problem.model_json_schema(ref_template="#/components/schemas/{model}")
             for name, sub in schemas["Problem"].pop("$defs", {}).items():
                 schemas[name] = sub
+            _document_security(app, doc)
             app.openapi_schema = doc
         return app.openapi_schema
 

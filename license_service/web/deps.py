@@ -21,8 +21,8 @@ from ..runtime.read import ReadRuntime
 
 M = TypeVar("M", bound=BaseModel)
 
-__all__ = ["PRINCIPAL_KEY", "CurrentClient", "RuntimeDep", "UsccPath", "authenticate", "json_body", "json_body_spec",
-           "now", "require_scope"]
+__all__ = ["PRINCIPAL_KEY", "REQUIRED_SCOPE", "CurrentClient", "RuntimeDep", "UsccPath", "authenticate", "json_body",
+           "json_body_spec", "now", "require_scope"]
 
 
 async def _runtime(request: Request) -> ReadRuntime:
@@ -67,11 +67,17 @@ async def _principal(request: Request) -> Principal:
 CurrentClient = Annotated[Principal, Depends(_principal)]
 
 
+#: the attribute that names the scope a dependency or an endpoint requires (read by the OpenAPI
+#: document, ``web/app.py``, which declares each operation's security requirement from it)
+REQUIRED_SCOPE = "elicense_required_scope"
+
+
 def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
     async def check(principal: CurrentClient) -> Principal:
         principal.require(scope)
         return principal
 
+    setattr(check, REQUIRED_SCOPE, scope)
     return check
 
 

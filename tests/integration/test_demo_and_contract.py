@@ -37,3 +37,19 @@ def test_demo_twice_adds_nothing(runtime: IssuingRuntime) -> None:
     assert sum(first.issued.values()) == 9 and first.already_applied == 0
     second = load_demo(runtime.issuance, small, clock=clock)
     assert sum(second.issued.values()) == 0 and second.already_applied == 9
+
+
+def test_every_api_operation_declares_its_oauth2_scope(anon: TestClient) -> None:
+    """A platform developer reads from the contract how to authenticate and which scope each call
+    needs: OAuth 2.0 client credentials, and a security requirement on every /api/ operation."""
+    served = anon.get("/openapi.json").json()
+    flow = served["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
+    assert flow["tokenUrl"] == "/oauth/token"
+    assert set(flow["scopes"]) == {"registrations:write", "licenses:read", "verify", "audit"}
+    for path, ops in served["paths"].items():
+        for method, op in ops.items():
+            needs = op.get("security")
+            if path.startswith("/api/"):
+                assert needs and set(needs[0]["oauth2"]) <= set(flow["scopes"]), (method, path)
+            elif path in ("/v/{token}", "/oauth/token", "/healthz", "/.well-known/jwks.json"):
+                assert needs is None, (method, path)
