@@ -12,6 +12,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from ..config import Settings
 from . import problems
@@ -19,7 +20,10 @@ from .deps import REQUIRED_SCOPE
 from .guard import RequestGuard
 from .observability import RequestIdMiddleware
 
-__all__ = ["base_app"]
+__all__ = ["DOCS_ASSETS", "base_app"]
+
+#: where the API docs' scripts and styles are served from (development only)
+DOCS_ASSETS = "/docs-assets"
 
 
 def base_app(settings: Settings) -> FastAPI:
@@ -40,16 +44,14 @@ def base_app(settings: Settings) -> FastAPI:
         for hook in app.state.shutdown_hooks:  # e.g. the verification recorder's last flush
             hook()
 
-    app = FastAPI(
-        lifespan=lifespan,
-        title="elicense",
-        version="1.0.0",
-        summary="Issue and verify electronic business licenses (电子营业执照).",
-        description="The v1 contract of DESIGN.md. Errors are RFC 9457 problem+json.",
-        docs_url="/docs" if settings.is_dev else None,
-        redoc_url="/redoc" if settings.is_dev else None,
-        openapi_url="/openapi.json" if settings.is_dev else None,
-    )
+    meta: dict[str, Any] = {
+        "lifespan": lifespan, "title": "elicense", "version": "1.0.0",
+        "summary": "Issue and verify electronic business licenses (电子营业执照).",
+        "description": "The v1 contract of DESIGN.md. Errors are RFC 9457 problem+json."}
+    if settings.is_dev:  # /docs and /redoc with their scripts served from here: no CDN (offline, mainland China)
+        app = FastAPIOffline(**meta, static_url=DOCS_ASSETS)
+    else:  # production serves no /docs, /redoc or /openapi.json: openapi.yaml is the contract
+        app = FastAPI(**meta, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.startup_hooks = []
     app.state.shutdown_hooks = []
     app.state.templates_dir = settings.templates_dir  # error pages for browsers (web/problems.py)

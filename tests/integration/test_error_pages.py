@@ -42,3 +42,14 @@ def test_a_bad_query_parameter_is_named_as_itself(registrar: TestClient) -> None
     """?form=bad was reported as field 'body' (a parameter called 'form' was taken for a location)."""
     r = registrar.get("/api/v1/licenses/nope/pdf", params={"form": "bad"})
     assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["form"]
+
+
+def test_the_api_docs_need_no_cdn(anon: TestClient) -> None:
+    """/docs and /redoc were blank offline and in mainland China: their scripts came from public CDNs.
+    They are served from here now (development; production serves no docs)."""
+    for page, asset in (("/docs", "/docs-assets/swagger-ui-bundle.js"), ("/redoc", "/docs-assets/redoc.standalone.js")):
+        html = anon.get(page).text
+        assert asset in html and "cdn" not in html.lower() and "https://" not in html, page
+        js = anon.get(asset)
+        assert js.status_code == 200 and len(js.content) > 100_000, asset
+    assert anon.get("/docs-assets/swagger-ui.css").status_code == 200
