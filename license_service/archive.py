@@ -18,6 +18,7 @@ its queries.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -164,6 +165,22 @@ def _renew_one(runtime: IssuingRuntime, roots: list[Certificate], license_id: st
     report.renewed.append(license_id)
 
 
+def _paged(runtime: IssuingRuntime, due: Callable[[Session, int, tuple[datetime, str] | None],
+                                                  list[tuple[datetime, str]]],
+           limit: int | None, batch: int) -> Iterator[str]:
+    """The license ids ``due`` names, a page of ``batch`` at a time, each page in a short session of
+    its own (keyset-paged after the last one), at most ``limit`` (None: all)."""
+    done, after = 0, None
+    while limit is None or done < limit:
+        with runtime.sessions() as s:
+            page = due(s, batch if limit is None else min(batch, limit - done), after)
+        if not page:
+            return
+        for _, license_id in page:
+            yield license_id
+        done, after = done + len(page), page[-1]
+
+
 def run_archive(runtime: IssuingRuntime, *, at: datetime, policy: ArchivePolicy | None = None,
                 limit: int | None = None) -> ArchiveReport:
     """The archive job as of ``at``: make and store the long-term form of every license version whose
@@ -177,24 +194,10 @@ def run_archive(runtime: IssuingRuntime, *, at: datetime, policy: ArchivePolicy 
     policy = policy or ArchivePolicy()
     report = ArchiveReport()
     roots = load_roots(runtime.keys.roots_pem())
-    done, after = 0, None
-    while limit is None or done < limit:
-        with runtime.sessions() as s:
-            page = due_for_archiving(s, at=at, grace=policy.grace, after=after,
-                                     limit=policy.batch if limit is None else min(policy.batch, limit - done))
-        for _, license_id in page:
-            _archive_one(runtime, roots, license_id, at, report)
-        if len(page) == 0:
-            break
-        done, after = done + len(page), page[-1]
-    done, after = 0, None
-    while limit is None or done < limit:
-        with runtime.sessions() as s:
-            page = due_for_renewal(s, at=at, renew_within=policy.renew_within, after=after,
-                                   limit=policy.batch if limit is None else min(policy.batch, limit - done))
-        for _, license_id in page:
-            _renew_one(runtime, roots, license_id, at, report)
-        if len(page) == 0:
-            break
-        done, after = done + len(page), page[-1]
+    for license_id in _paged(runtime, lambda s, n, after: due_for_archiving(
+            s, at=at, grace=policy.grace, after=after, limit=n), limit, policy.batch):
+        _archive_one(runtime, roots, license_id, at, report)
+    for license_id in _paged(runtime, lambda s, n, after: due_for_renewal(
+            s, at=at, renew_within=policy.renew_within, after=after, limit=n), limit, policy.batch):
+        _renew_one(runtime, roots, license_id, at, report)
     return report
