@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from .api.routes import router
 from .config import Settings
+from .oauth import TokenEndpoint
 from .runtime.issuing import IssuingRuntime
 from .web.app import base_app
 from .web.deps import now
@@ -18,6 +19,11 @@ __all__ = ["create_app", "mount_issuing"]
 def mount_issuing(app: FastAPI, runtime: IssuingRuntime) -> None:
     """Serve the issuing routes on ``app`` over ``runtime`` (warmed up before the app says it is ready)."""
     app.state.issuing = runtime
+    s = runtime.settings
+    app.state.token_endpoint = TokenEndpoint(  # its rate limits live as long as the app
+        runtime.sessions, runtime.write_sessions, runtime.signers.access_signer, issuer=s.public_base_url,
+        ttl=s.access_token_ttl_seconds, per_address=(s.rate_token_per_second, s.rate_token_burst),
+        failures_per_client=(s.rate_token_failures_per_second, s.rate_token_failures_burst))
     app.state.startup_hooks.append(lambda: runtime.issuance.warm_up(at=now()))  # ready means ready
     app.include_router(router)
 

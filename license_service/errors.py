@@ -16,7 +16,7 @@ from __future__ import annotations
 from .domain.errors import Coded, DomainError, InputError
 
 __all__ = ["AccessError", "AuthError", "Conflict", "Fault", "Forbidden", "GrantRefused", "HeadTooLarge", "NotFound",
-           "RateLimited", "TooLarge", "Unavailable"]
+           "RateLimited", "TokenRequestRefused", "TooLarge", "Unavailable"]
 
 
 class NotFound(DomainError):
@@ -54,6 +54,13 @@ class AuthError(AccessError):
 class GrantRefused(AccessError):
     """An OAuth request the client is not entitled to make as asked (RFC 6749 s.5.2: a grant type or
     scope refused, a malformed request): the credential may be fine."""
+
+    code = "invalid_request"
+
+
+class TokenRequestRefused(AccessError):
+    """A refusal at the OAuth token endpoint, answered in RFC 6749 s.5.2's form rather than problem+json
+    (``code`` is the s.5.2 ``error``: invalid_client, invalid_request, unsupported_grant_type...)."""
 
     code = "invalid_request"
 

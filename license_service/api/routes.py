@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..access import Principal
-from ..errors import AuthError, GrantRefused, NotFound, RateLimited
+from ..errors import AuthError, GrantRefused, NotFound, RateLimited, TokenRequestRefused
 from ..intake import parse_registration
 from ..oauth import TokenEndpoint, parse_token_request
 from ..runtime.issuing import IssuingRuntime
@@ -87,28 +87,9 @@ _MAX_PAUSE = 1.0
 
 
 def _token_endpoint(request: Request) -> TokenEndpoint:
-    """The app's token endpoint (its rate limits live as long as the app), built on first use."""
-    endpoint: TokenEndpoint | None = getattr(request.app.state, "token_endpoint", None)
-    if endpoint is None:
-        runtime: IssuingRuntime = request.app.state.issuing
-        s = runtime.settings
-        endpoint = TokenEndpoint(runtime.sessions, runtime.write_sessions, runtime.signers.access_signer,
-                                 issuer=s.public_base_url, ttl=s.access_token_ttl_seconds,
-                                 per_address=(s.rate_token_per_second, s.rate_token_burst),
-                                 failures_per_client=(s.rate_token_failures_per_second, s.rate_token_failures_burst))
-        request.app.state.token_endpoint = endpoint
+    """The app's token endpoint (its rate limits live as long as the app: ``app.mount_issuing``)."""
+    endpoint: TokenEndpoint = request.app.state.token_endpoint
     return endpoint
-
-
-def _token_error(exc: AuthError | GrantRefused) -> JSONResponse:
-    """RFC 6749 s.5.2: ``{"error", "error_description"}`` as application/json, 400; ``invalid_client``
-    401 with ``WWW-Authenticate: Basic`` (s.5.2 lets any invalid_client be 401, and requires it when
-    the client used HTTP Basic), so a client learns which scheme to use."""
-    headers = dict(_NO_STORE)
-    if exc.code == "invalid_client":
-        headers["WWW-Authenticate"] = 'Basic realm="elicense", charset="UTF-8"'
-    return JSONResponse({"error": exc.code, "error_description": exc.detail},
-                        status_code=401 if exc.code == "invalid_client" else 400, headers=headers)
 
 
 @router.post("/oauth/token", tags=["auth"], response_model=TokenOut,
@@ -137,8 +118,8 @@ async def token(request: Request) -> Response:
                                     request.headers.get("authorization"))
         at = now()
         body = await run_in_threadpool(lambda: endpoint.grant(asked, at=at))
-    except (AuthError, GrantRefused) as e:
-        return _token_error(e)
+    except (AuthError, GrantRefused) as e:  # answered in RFC 6749 s.5.2's form by the error map
+        raise TokenRequestRefused(e.detail, code=e.code) from None
     return JSONResponse(body, headers=_NO_STORE)
 
 

@@ -17,6 +17,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from ..errors import HeadTooLarge
 from . import problems
 
 __all__ = ["HeadLimitedHttpToolsProtocol"]
@@ -63,8 +64,7 @@ class HeadLimitedHttpToolsProtocol(HttpToolsProtocol):
 
 def _head_too_large(limit: int) -> bytes:
     """The whole 431 response, problem+json from the one error map."""
-    response = problems.problem_response(431, "Request header fields too large",
-                                         f"request heads (target and header fields) are limited to {limit} bytes",
-                                         "headers_too_large")
+    response = problems.response_for(HeadTooLarge(
+        f"request heads (target and header fields) are limited to {limit} bytes"))
     head = b"".join(name + b": " + value + b"\r\n" for name, value in response.raw_headers)
-    return STATUS_LINE[431] + head + b"connection: close\r\n\r\n" + bytes(response.body)
+    return STATUS_LINE[response.status_code] + head + b"connection: close\r\n\r\n" + bytes(response.body)

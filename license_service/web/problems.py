@@ -35,6 +35,7 @@ from ..errors import (
     HeadTooLarge,
     NotFound,
     RateLimited,
+    TokenRequestRefused,
     TooLarge,
     Unavailable,
 )
@@ -100,8 +101,22 @@ def problem_response(status: int, title: str, detail: str, code: str, request: R
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
+def _token_error(exc: TokenRequestRefused) -> JSONResponse:
+    """RFC 6749 s.5.2: ``{"error", "error_description"}`` as application/json, 400; ``invalid_client``
+    401 with ``WWW-Authenticate: Basic`` (s.5.2 lets any invalid_client be 401, and requires it when
+    the client used HTTP Basic), so a client learns which scheme to use. Never cached."""
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if exc.code == "invalid_client":
+        headers["WWW-Authenticate"] = 'Basic realm="elicense", charset="UTF-8"'
+    return JSONResponse({"error": exc.code, "error_description": exc.detail},
+                        status_code=401 if exc.code == "invalid_client" else 400, headers=headers)
+
+
 def response_for(exc: Exception, request: Request | None = None) -> Response:
-    """The problem+json response for one of our errors (any root); anything else is a 500."""
+    """The problem+json response for one of our errors (any root); anything else is a 500. The one
+    exception to problem+json: the token endpoint's refusals, in RFC 6749 s.5.2's form."""
+    if isinstance(exc, TokenRequestRefused):
+        return _token_error(exc)
     status, title = next(((s, t) for cls, s, t in _STATUS if isinstance(exc, cls)), (500, "Internal error"))
     if status == 500 or not hasattr(exc, "code"):
         incident = current_request_id() or uuid.uuid4().hex
