@@ -31,7 +31,7 @@ from signing.errors import SigningPackageError
 from signing.lta_validation import newest_timestamp_expiry, validate_lta
 from signing.pdf_validation import load_roots
 
-from .db.models import LicenseDocument, LicenseVersion, LongTermForm
+from .db.models import LicenseVersion, LongTermForm
 from .runtime.issuing import IssuingRuntime
 
 __all__ = ["DEFAULT_GRACE", "DEFAULT_RENEW_WITHIN", "ArchivePolicy", "ArchiveReport", "due_for_archiving",
@@ -112,19 +112,32 @@ def _checked(roots: list[Certificate], form: bytes, at: datetime) -> tuple[str |
     return None, newest_timestamp_expiry(form), findings.document_timestamps
 
 
-def _archive_one(runtime: IssuingRuntime, roots: list[Certificate], license_id: str, at: datetime,
-                 report: ArchiveReport) -> None:
-    with runtime.sessions() as s:
-        issued = s.execute(select(LicenseDocument.pdf).where(LicenseDocument.license_id == license_id)).scalar_one()
+def _made(runtime: IssuingRuntime, roots: list[Certificate], license_id: str, pdf: bytes, at: datetime,
+          report: ArchiveReport) -> tuple[bytes, datetime, int] | None:
+    """The long-term form of ``pdf`` made at ``at`` and checked (``_checked``), with its newest
+    timestamp's TSA expiry and its count of document timestamps; None (reported as failed) when it
+    cannot be made or does not validate."""
     try:
-        form = runtime.issuance.long_term(issued, at=at)
+        form = runtime.issuance.long_term(pdf, at=at)
     except SigningPackageError as e:
         report.failed.append((license_id, e.code))
-        return
+        return None
     problem, expiry, stamps = _checked(roots, form, at)
     if problem is not None or expiry is None:
         report.failed.append((license_id, problem or "lta.no_document_timestamp"))
+        return None
+    return form, expiry, stamps
+
+
+def _archive_one(runtime: IssuingRuntime, roots: list[Certificate], license_id: str, at: datetime,
+                 report: ArchiveReport) -> None:
+    stored_pdf = runtime.registry.pdf(license_id)
+    assert stored_pdf is not None  # due_for_archiving named it
+    issued = stored_pdf.pdf
+    made = _made(runtime, roots, license_id, issued, at, report)
+    if made is None:
         return
+    form, expiry, stamps = made
     try:
         with runtime.write_sessions.begin() as s:
             s.add(LongTermForm(license_id=license_id, issued_sha256=hashlib.sha256(issued).hexdigest(), pdf=form,
@@ -144,15 +157,10 @@ def _renew_one(runtime: IssuingRuntime, roots: list[Certificate], license_id: st
     if runtime.signers.pdf_signing().tsa_cert.not_valid_after <= stored_expiry:
         report.blocked.append(license_id)  # our TSA's certificate expires no later: roll it over first
         return
-    try:
-        form = runtime.issuance.long_term(stored, at=at)
-    except SigningPackageError as e:
-        report.failed.append((license_id, e.code))
+    made = _made(runtime, roots, license_id, stored, at, report)
+    if made is None:
         return
-    problem, expiry, stamps = _checked(roots, form, at)
-    if problem is not None or expiry is None:
-        report.failed.append((license_id, problem or "lta.no_document_timestamp"))
-        return
+    form, expiry, stamps = made
     if expiry <= stored_expiry:
         report.blocked.append(license_id)  # the authority's TSA expires no later: nothing gained
         return
