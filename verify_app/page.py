@@ -35,7 +35,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "title": "电子营业执照核验", "registered_items": "登记事项", "this_license": "本执照",
         "uscc": "统一社会信用代码",
         "authority": "登记机关", "serial": "证照编号", "version": "版本", "registered_on": "登记日期",
-        "issued_at": "签发时间", "status": "状态", "how": "核验项目", "checked_at": "核验时间：",
+        "issued_at": "签发时间", "beijing_time": "（北京时间 UTC+8）",
+        "status": "状态", "how": "核验项目", "checked_at": "核验时间：",
         "see_current": "查看现行有效的执照 →", "see_latest": "查看该主体的最新执照 →",
         "statuses": {"current": "现行有效", "superseded": "已被替代", "revoked": "已吊销", "cancelled": "已注销"},
         "entity_status": "主体登记状态",
@@ -60,6 +61,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "title": "Electronic business license check", "registered_items": "Registered items",
         "this_license": "This license", "uscc": "Unified social credit code", "authority": "Registration authority",
         "serial": "License serial", "version": "Version", "registered_on": "Registered on", "issued_at": "Issued at",
+        "beijing_time": " (Beijing time, UTC+8)",
         "status": "Status", "how": "What was checked", "checked_at": "Checked at",
         "see_current": "See the license in force →", "see_latest": "See the entity's latest license →",
         "statuses": {"current": "in force", "superseded": "superseded", "revoked": "revoked", "cancelled": "cancelled"},
@@ -99,7 +101,7 @@ def _local_date(iso: str) -> str:
 
 
 def _local_time(iso: str) -> str:
-    return datetime.fromisoformat(iso).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S（北京时间 UTC+8）")
+    return datetime.fromisoformat(iso).astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class PageRenderer:
