@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     rate_api_burst: int = Field(default=200, ge=1)
     rate_page_per_second: float = Field(default=2.0, gt=0)
     rate_page_burst: int = Field(default=30, ge=1)
+    #: How long a holder invitation (the window's or a grantor's) can be used.
+    holder_invitation_ttl_seconds: int = Field(default=24 * 3600, ge=300, le=7 * 24 * 3600)
+    #: Rate limits on the holder's pages, per address: passkey sign-in and enrolment attempts, typed
+    #: invitation codes; and on redeeming presented QR codes (亮照), per address or platform client.
+    rate_holder_per_second: float = Field(default=0.5, gt=0)
+    rate_holder_burst: int = Field(default=20, ge=1)
+    rate_redeem_per_second: float = Field(default=5.0, gt=0)
+    rate_redeem_burst: int = Field(default=100, ge=1)
     #: Threads per process for blocking request work (database, crypto). Small on purpose: more
     #: threads than cores only fight over the GIL.
     threads: int = Field(default=8, ge=1, le=256)

@@ -33,6 +33,7 @@ from .domain.lifecycle import EntityStatus, LicenseStatus, RegistrationKind, Tra
 from .domain.uscc import Uscc
 from .errors import Conflict
 from .events import RegistrationEventIn
+from .holders.ledger import HolderLedger
 from .log.writer import IssuanceLog
 from .registry import license_view
 from .rendering.license_pdf import LicensePage, LicenseRenderer
@@ -103,7 +104,7 @@ class IssuanceService:
                  serials: SerialCounters, renderer: LicenseRenderer, sealer: PdfSealer,
                  token_key: Callable[[], TokenSigner], *, log: IssuanceLog, base_url: str, type_code: str,
                  issuer_code: str, revocation_data: Callable[[datetime], tuple[bytes, ...]],
-                 status: StatusLists) -> None:
+                 status: StatusLists, holders: HolderLedger | None = None) -> None:
         self._sessions = sessions
         self._write_sessions = write_sessions
         self._serials = serials
@@ -116,6 +117,7 @@ class IssuanceService:
         self._issuer_code = issuer_code
         self._revocation_data = revocation_data
         self._status = status
+        self._holders = holders
 
     # -- public -------------------------------------------------------------------------------
     def apply(self, ev: RegistrationEventIn, *, at: datetime, fresh: bool = False) -> Outcome:
@@ -187,6 +189,8 @@ class IssuanceService:
             current.status_reason = reason
             self._status.leave_force(s, current.status_index, at)
         self._log.append(s, _leaf(ev, current, entity, at, lifecycle=True), at=at)
+        if self._holders is not None:  # every binding ends with the entity
+            self._holders.on_registration(s, entity.uscc, kind=ev.kind.value, representative_changed=False, at=at)
         s.flush()
         return Outcome(200, {
             "event_id": ev.event_id,
@@ -246,7 +250,7 @@ class IssuanceService:
         lic.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
 
         lic.document = LicenseDocument(license_id=license_id, pdf=pdf)
-        previous_id = None
+        previous_id = previous_representative = None
         if entity is None:
             entity = MarketEntity(
                 uscc=details.uscc.value, entity_kind=details.kind.value, name=details.name,
@@ -257,6 +261,7 @@ class IssuanceService:
         else:
             previous = self._current(s, entity)
             previous_id = previous.license_id
+            previous_representative = json.loads(previous.record)["entity"]["representative"]
             previous.status = LicenseStatus.SUPERSEDED.value
             previous.superseded_by = license_id
             previous.status_changed_at = ev.decided_at
@@ -267,6 +272,9 @@ class IssuanceService:
         s.add(lic)
         s.flush()  # the rows before the log's lock: it is held from the append to the commit
         lic.leaf_index = self._log.append(s, _leaf(ev, lic, entity, at, supersedes=previous_id), at=at)
+        if self._holders is not None and previous_representative not in (None, details.representative):
+            # another legal representative: the former's binding and grants wait for the new one
+            self._holders.on_registration(s, entity.uscc, kind=ev.kind.value, representative_changed=True, at=at)
         return Outcome(201, {"event_id": ev.event_id, "license": license_view(lic, self._base_url)})
 
     def long_term(self, pdf: bytes, *, at: datetime) -> bytes:

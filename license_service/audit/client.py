@@ -46,6 +46,9 @@ _LICENSE: dict[str, type | tuple[type, ...]] = {
 _ENTITY: dict[str, type | tuple[type, ...]] = {
     "uscc": str, "entity_kind": str, "name": (str, NoneType), "status": str, "status_changed_at": str,
     "status_reason": (str, NoneType), "current_version": int, "established_on": str}
+_HOLDER: dict[str, type | tuple[type, ...]] = {
+    "holder_id": str, "uscc": str, "role": str, "name": str, "name_salt": str, "granted_by": (str, NoneType),
+    "scope": str, "not_before": str, "expires_at": (str, NoneType), "status": str, "leaf_index": (int, NoneType)}
 _EVENT: dict[str, type | tuple[type, ...]] = {
     "event_id": str, "kind": str, "uscc": str, "body_sha256": str, "received_at": str, "response_status": int,
     "response_body": str}
@@ -348,7 +351,8 @@ class LogClient:
         return RegistryListing(
             licenses=self._listing("/api/v1/audit/licenses", "licenses", "license_id", _LICENSE),
             entities=self._listing("/api/v1/audit/entities", "entities", "uscc", _ENTITY),
-            events=self._listing("/api/v1/audit/events", "events", "event_id", _EVENT))
+            events=self._listing("/api/v1/audit/events", "events", "event_id", _EVENT),
+            holders=self._listing("/api/v1/audit/holders", "holders", "holder_id", _HOLDER))
 
     def pdf_sha256(self, license_id: str) -> str | None:
         path = f"/api/v1/audit/licenses/{quote(license_id, safe='')}/pdf"

@@ -14,9 +14,14 @@ What is checked, per registry row:
 - a market entity: its name, kind, establishment date, status, since when, why and current version
   are what the newest leaf naming it says, and agree with its current version's record;
 - a registration result (the idempotency record): exactly one leaf names it, with its kind, USCC,
-  receipt time and body digest; the answer stored for replays names that leaf's license and digests.
+  receipt time and body digest; the answer stored for replays names that leaf's license and digests;
+- a holder (持照人, ``license_service/holders``): its entity, role, grantor, scope, validity, status
+  and the digest of its salted name are what the newest leaf naming it says, at its leaf index.
 
 Leaf shapes (``license_service/issuance.py`` ``_leaf``), told apart by the ``v`` member:
+
+- shape 3 (``"v": 3``, ``license_service/holders/leaves.py``): a holder binding, grant, suspension,
+  restoration, narrowing, revocation or end; it states the holder row after the change.
 
 - shape 2 (``"v": 2``) states ``token_sha256``, ``event_body_sha256``, ``reason``, ``entity`` (the
   entity's row after the event) and, on a revocation or cancellation, ``license`` (the affected
@@ -43,13 +48,14 @@ from typing import Any
 from signing.tokens import InvalidToken, Keyring, verify_claims
 
 from ..claims import digest_claim
+from ..holders.leaves import HOLDER_ACTIONS, HOLDER_LEAF_FIELDS, holder_facts
 from .check import CouldNotCheck
 
 __all__ = ["RegistryListing", "reconcile"]
 
 _ISSUE = frozenset({"establishment", "change", "reissue", "replacement"})
 _LIFECYCLE = {"revocation": "revoked", "cancellation": "cancelled"}
-_SHAPES = (1, 2)
+_SHAPES = (1, 2, 3)
 #: an entity's row as shape-2 leaves state it
 _ENTITY_FIELDS = ("name", "entity_kind", "established_on", "status", "status_changed_at", "status_reason",
                   "current_version")
@@ -75,6 +81,7 @@ class RegistryListing:
     licenses: list[dict[str, Any]]
     entities: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    holders: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -150,6 +157,8 @@ class _Reconciliation:
         self.licenses = self._index(registry.licenses, "license_id", "license")
         self.entities = self._index(registry.entities, "uscc", "entity")
         self.events = self._index(registry.events, "event_id", "event")
+        self.holders = self._index(registry.holders, "holder_id", "holder")
+        self.holder_facts: dict[str, _Facts] = {}
         self.records = {lid: _record(lic["record"]) for lid, lic in self.licenses.items()}
         self.by_version = {(lic["uscc"], lic["version"]): lid for lid, lic in self.licenses.items()}
         self.issued: dict[str, list[int]] = {}
@@ -174,6 +183,9 @@ class _Reconciliation:
         upgraded: int | None = None  # the first shape-2 leaf: the service writes no other shape since
         for i, leaf in enumerate(self.leaves):
             shape = _shape(i, leaf)
+            if shape == 3:
+                self.read_holder_leaf(i, leaf)
+                continue
             if shape == 2 and upgraded is None:
                 upgraded = i
             elif shape == 1 and upgraded is not None:
@@ -204,6 +216,32 @@ class _Reconciliation:
                     self.leaf_digests(f"license {lid}", lic, i, leaf, shape)
             self.entity_facts[leaf["uscc"]] = self._entity_after(i, leaf, shape)
             self.read_event(i, leaf, shape, lic)
+
+    def read_holder_leaf(self, i: int, leaf: dict[str, Any]) -> None:
+        bad = [k for k in HOLDER_LEAF_FIELDS if k not in leaf]
+        if leaf.get("action") not in HOLDER_ACTIONS or bad or not isinstance(leaf.get("holder_id"), str):
+            self.problems.append(f"leaf {i} (shape 3) is not a holder leaf: action {leaf.get('action')!r}"
+                                 + (f", lacks {', '.join(bad)}" if bad else ""))
+            return
+        self.holder_facts[leaf["holder_id"]] = _Facts({k: leaf[k] for k in HOLDER_LEAF_FIELDS}, i, leaf["action"])
+
+    def check_holder(self, holder_id: str, row: dict[str, Any]) -> None:
+        subject = f"holder {holder_id}"
+        facts = self.holder_facts.get(holder_id)
+        if facts is None:
+            self.problems.append(f"{subject} is in the registry, but no leaf names it")
+            return
+        where = f"leaf {facts.leaf} ({facts.action})"
+        try:
+            held = holder_facts(row)
+        except (KeyError, TypeError, ValueError):
+            self.problems.append(f"{subject}: its row is not one the service writes")
+            return
+        for name in HOLDER_LEAF_FIELDS:
+            self.differs(subject, name, held[name], facts.values[name], where)
+        if row.get("leaf_index") != facts.leaf:
+            self.problems.append(f"{subject}: the registry says leaf {row.get('leaf_index')}, the log's newest leaf "
+                                 f"naming it is {facts.leaf}")
 
     def _ended(self, i: int, leaf: dict[str, Any], shape: int) -> _Facts:
         """The license's lifecycle facts after a revocation or cancellation leaf."""
@@ -366,6 +404,12 @@ class _Reconciliation:
             facts = self.entity_facts[uscc]
             self.problems.append(f"leaf {facts.leaf} ({facts.action}) names entity {uscc}, which the registry does "
                                  "not hold")
+        for holder_id, row in sorted(self.holders.items()):
+            self.check_holder(holder_id, row)
+        for holder_id in sorted(self.holder_facts.keys() - self.holders.keys()):
+            facts = self.holder_facts[holder_id]
+            self.problems.append(f"leaf {facts.leaf} ({facts.action}) names holder {holder_id}, which the registry "
+                                 "does not hold")
         for eid, ev in sorted(self.events.items()):
             named = self.named_events.get(eid, [])
             if not named:

@@ -20,8 +20,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["ApiClient", "Base", "LicenseDocument", "LicenseVersion", "LogCheckpoint", "LogHead", "LogLeaf", "LogNode",
-           "LongTermForm", "MarketEntity", "RegistrationEvent", "SerialCounter", "VerificationRecord"]
+__all__ = ["ApiClient", "Base", "Holder", "HolderCeremony", "HolderInvitation", "HolderPasskey", "HolderSession",
+           "LicenseDocument", "LicenseVersion", "LogCheckpoint", "LogHead", "LogLeaf", "LogNode",
+           "LongTermForm", "MarketEntity", "Presentation", "RegistrationEvent", "SerialCounter", "VerificationRecord"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -245,3 +246,102 @@ class ReissueItem(Base):
     detail: Mapped[str] = mapped_column(Text)
     license_id: Mapped[str | None] = mapped_column(String(96))
     finished_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Holder(Base):
+    """持照人: one person bound to one entity in one role (``domain/holding.py``). Personal data stays
+    here; the log holds only ids and ``person_sha256`` (SHA-256 of ``name_salt || name``)."""
+
+    __tablename__ = "holders"
+
+    holder_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    uscc: Mapped[str] = mapped_column(ForeignKey("market_entities.uscc"), index=True)
+    role: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(200))
+    name_salt: Mapped[str] = mapped_column(String(32))
+    granted_by: Mapped[str | None] = mapped_column(String(32), index=True)  # None: named by the registry
+    scope: Mapped[str] = mapped_column(String(800))
+    not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    status_reason: Mapped[str | None] = mapped_column(String(64))
+    status_changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    user_handle: Mapped[str] = mapped_column(String(44), unique=True)  # WebAuthn user.id, base64url
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger)  # the last leaf that stated this row
+
+
+class HolderPasskey(Base):
+    """A WebAuthn credential (passkey) of a holder: its public key (COSE) and signature counter."""
+
+    __tablename__ = "holder_passkeys"
+
+    credential_id: Mapped[str] = mapped_column(String(1400), primary_key=True)  # base64url
+    holder_id: Mapped[str] = mapped_column(ForeignKey("holders.holder_id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    label: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class HolderInvitation(Base):
+    """A single-use invitation to become a holder; only the SHA-256 of its secret and code is kept."""
+
+    __tablename__ = "holder_invitations"
+
+    invitation_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    uscc: Mapped[str] = mapped_column(ForeignKey("market_entities.uscc"), index=True)
+    role: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str] = mapped_column(String(200))
+    granted_by: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(100))  # "window:<client id>" or "holder:<id>"
+    scope: Mapped[str] = mapped_column(String(800))
+    grant_not_before: Mapped[datetime] = mapped_column(UtcDateTime())
+    grant_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    holder_id: Mapped[str | None] = mapped_column(String(32))
+
+
+class HolderCeremony(Base):
+    """A pending WebAuthn ceremony: the challenge we issued, for what, until when; used once."""
+
+    __tablename__ = "holder_ceremonies"
+
+    ceremony_id: Mapped[str] = mapped_column(String(44), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # enrol | sign_in | add_passkey
+    challenge: Mapped[bytes] = mapped_column(LargeBinary(64))
+    subject: Mapped[str] = mapped_column(String(100))  # "<invitation id> <user handle>", or a holder id
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class HolderSession(Base):
+    """A signed-in holder: the cookie's SHA-256, the passkey used, and when it was last proven."""
+
+    __tablename__ = "holder_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder_id: Mapped[str] = mapped_column(ForeignKey("holders.holder_id"), index=True)
+    credential_id: Mapped[str] = mapped_column(String(1400))
+    csrf: Mapped[str] = mapped_column(String(44))
+    authenticated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Presentation(Base):
+    """亮照: one dynamic QR. The handle is kept as its SHA-256; redeemed at most once."""
+
+    __tablename__ = "presentations"
+
+    handle_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder_id: Mapped[str] = mapped_column(ForeignKey("holders.holder_id"), index=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    redeemed_by: Mapped[str | None] = mapped_column(String(80))  # "public" or "client:<id>"
+    verdict: Mapped[str | None] = mapped_column(String(16))

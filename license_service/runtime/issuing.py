@@ -4,6 +4,7 @@ HSM, the sealer, the renderer, log appends, status lists) and the issuance servi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from signing.errors import KeyMaterialError
@@ -14,6 +15,7 @@ from signing.pdf import PdfSealer
 
 from ..config import Settings
 from ..db.serials import SerialCounters
+from ..holders.ledger import HolderLedger
 from ..issuance import IssuanceService
 from ..log.writer import IssuanceLog
 from ..rendering.fonts import FontSet
@@ -63,6 +65,11 @@ class IssuingRuntime(ReadRuntime):
         return StatusLists(self.engine, self.signers.status_signer, self.settings.public_base_url)
 
     @cached_property
+    def holders(self) -> HolderLedger:
+        """Holder bindings and grants, each change with its log leaf."""
+        return HolderLedger(self.log, invitation_ttl=timedelta(seconds=self.settings.holder_invitation_ttl_seconds))
+
+    @cached_property
     def ocsp(self) -> OcspResponder:
         """The development PKI's OCSP responder (answers nothing without a development CA key)."""
         return OcspResponder(self.settings.keys_dir)
@@ -80,5 +87,5 @@ class IssuingRuntime(ReadRuntime):
             self.signers.token_signer,
             log=self.log, base_url=base, type_code=self.settings.cert_type_code,
             issuer_code=self.settings.issuer_code, revocation_data=self.signers.revocation_data,
-            status=self.status_lists,
+            status=self.status_lists, holders=self.holders,
         )

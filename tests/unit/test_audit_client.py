@@ -124,7 +124,8 @@ def _license(i: int) -> dict[str, Any]:
 
 
 def test_the_registry_is_read_page_by_page_with_a_fresh_token_when_one_expires() -> None:
-    handler, tokens = _registry_server({"licenses": [_license(i) for i in range(5)], "entities": [], "events": []},
+    handler, tokens = _registry_server({"licenses": [_license(i) for i in range(5)], "entities": [], "events": [],
+                                        "holders": []},
                                        expire_first=True)
     listing = _client(handler).registry()
     assert [x["license_id"] for x in listing.licenses] == ["0", "1", "2", "3", "4"]
