@@ -25,7 +25,7 @@ from .errors import AuthError, Forbidden, Unavailable
 
 __all__ = ["ACCESS_TOKEN_TYP", "AUDIENCE", "SCOPES", "ClientStatus", "Principal", "verify_access_token"]
 
-SCOPES = frozenset({"registrations:write", "licenses:read", "verify", "audit"})
+SCOPES = frozenset({"registrations:write", "licenses:read", "verify", "audit", "holders:invite"})
 AUDIENCE = "elicense-api"
 #: the JWS ``typ`` of an access token (RFC 9068 s.2.1): no other kind of our tokens passes for one
 ACCESS_TOKEN_TYP = "at+jwt"

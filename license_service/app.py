@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from .api.routes import router
 from .config import Settings
+from .holders.web import HolderPages
+from .holders.web import router as holder_pages_router
 from .oauth import TokenEndpoint
 from .runtime.issuing import IssuingRuntime
 from .web.app import base_app
@@ -26,6 +28,8 @@ def mount_issuing(app: FastAPI, runtime: IssuingRuntime) -> None:
         failures_per_client=(s.rate_token_failures_per_second, s.rate_token_failures_burst))
     app.state.startup_hooks.append(lambda: runtime.issuance.warm_up(at=now()))  # ready means ready
     app.include_router(router)
+    app.state.holder_pages = HolderPages(runtime)
+    app.include_router(holder_pages_router)
 
 
 def create_app(settings: Settings | None = None, runtime: IssuingRuntime | None = None) -> FastAPI:

@@ -33,6 +33,8 @@ app.add_typer(keys_app, name="keys")
 status_app = typer.Typer(help="Status lists (offline revocation checks).", no_args_is_help=True)
 app.add_typer(status_app, name="status")
 app.add_typer(clients_app, name="clients")
+holders_app = typer.Typer(help="Holders of the license (持照人): invitations from the window.", no_args_is_help=True)
+app.add_typer(holders_app, name="holders")
 db_app = typer.Typer(help="The registry's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -258,6 +260,92 @@ def clients_create(
         typer.echo(json.dumps({"client_id": client_id, "client_secret": secret, "scopes": scopes.split()}))
     else:
         typer.echo(f"client_id:     {client_id}\nclient_secret: {secret}\nscopes:        {scopes}")
+
+
+@holders_app.command("invite")
+def holders_invite(
+    uscc: Annotated[str, typer.Option(help="the entity's unified social credit code")],
+    name: Annotated[str, typer.Option(help="the person's name, as the registry holds it for the role")],
+    role: Annotated[str, typer.Option(help="legal_representative (the window invites only the legal "
+                                           "representative; administrators and handlers are invited by their "
+                                           "grantor on the holder's pages)")] = "legal_representative",
+    as_json: Annotated[bool, typer.Option("--json", help="print {invitation_url, code, expires_at, ...} as JSON")]
+    = False,
+) -> None:
+    """A single-use invitation for a person whose identity card the clerk has checked in person: a link
+    (and QR) for their phone and a short code, valid 24 h by default. Shown only now."""
+    from .domain.errors import DomainError, InputError
+    from .domain.holding import HolderRole
+    from .holders.proofing import WindowProofing, invitation_answer
+
+    settings = _settings()
+    runtime = _runtime(settings)
+    try:
+        holder_role = HolderRole(role)
+        with runtime.write_sessions.begin() as s:
+            inv = WindowProofing("cli").invite(s, runtime.holders, uscc=uscc.strip().upper(), role=holder_role,
+                                               name=name.strip(), at=_now())
+    except ValueError:
+        typer.echo(f"unknown role {role!r}: legal_representative", err=True)
+        raise typer.Exit(2) from None
+    except (DomainError, InputError) as e:  # a refusal: say which rule, exit 2
+        typer.echo(f"refused ({e.code}): {e.detail}", err=True)
+        raise typer.Exit(2) from None
+    answer = invitation_answer(settings.public_base_url, inv, uscc=uscc.strip().upper(), role=holder_role,
+                               name=name.strip())
+    if as_json:
+        typer.echo(json.dumps(answer, ensure_ascii=False))
+        return
+    typer.echo(f"invitation for {answer['name']} ({role}) of {answer['uscc']}, valid until {answer['expires_at']}:\n"
+               f"  open on the person's phone: {answer['invitation_url']}\n"
+               f"  or enter at {answer['enrol_url']}: the USCC and the code {answer['code']}")
+    _print_qr(answer["invitation_url"])
+
+
+@holders_app.command("demo")
+def holders_demo(
+    count: Annotated[int, typer.Option(min=1, max=20, help="how many demo companies")] = 3,
+) -> None:
+    """Invitations for the legal representatives of the first demo companies (new ones each run: an
+    invitation is single-use), printed with how to try the holder's pages."""
+    from sqlalchemy import select
+
+    from .db.models import MarketEntity
+    from .domain.holding import HolderRole
+    from .holders.proofing import WindowProofing, invitation_answer
+
+    settings = _settings()
+    runtime = _runtime(settings)
+    at = _now()
+    answers = []
+    with runtime.write_sessions.begin() as s:
+        for entity in s.execute(select(MarketEntity).where(MarketEntity.status == "active",
+                                                           MarketEntity.entity_kind == "company")
+                                .order_by(MarketEntity.created_at, MarketEntity.uscc).limit(count)).scalars():
+            _, person = runtime.holders.registered_representative(s, entity.uscc)
+            inv = WindowProofing("demo").invite(s, runtime.holders, uscc=entity.uscc,
+                                                role=HolderRole.LEGAL_REPRESENTATIVE, name=person, at=at)
+            answers.append((entity.name, invitation_answer(settings.public_base_url, inv, uscc=entity.uscc,
+                                                           role=HolderRole.LEGAL_REPRESENTATIVE, name=person)))
+    typer.echo("holders to try (the legal representatives of demo companies; each link works once, for 24 h):")
+    for name, a in answers:
+        typer.echo(f"  {name} · 法定代表人 {a['name']}\n    {a['invitation_url']}\n    code {a['code']} for "
+                   f"{a['uscc']} at {a['enrol_url']}")
+    typer.echo("open a link in a browser that has a passkey (a phone, or Chrome's DevTools > WebAuthn > virtual "
+               "authenticator); then sign in at /holder/sign-in and try 亮照 (show) and 授权 (grants)")
+
+
+def _print_qr(data: str) -> None:
+    """A QR in the terminal (two modules a character, with the quiet zone), for the clerk to show."""
+    from .rendering.qr import qr_matrix
+
+    m = qr_matrix(data)
+    n = len(m)
+    rows = [[False] * (n + 4) for _ in range(2)] + [[False, False, *row, False, False] for row in m] + \
+        [[False] * (n + 4) for _ in range(3)]
+    for top, bottom in zip(rows[0::2], rows[1::2], strict=False):
+        typer.echo("".join(" " if not a and not b else "▀" if a and not b else "▄" if b and not a else "█"
+                           for a, b in zip(top, bottom, strict=True)))
 
 
 @clients_app.command("list")

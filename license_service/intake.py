@@ -26,8 +26,17 @@ from .domain.text import person_text
 from .domain.uscc import Uscc, UsccError
 from .events import Authority, RegistrationEventIn
 
-__all__ = ["EARLIEST_DATE", "END_OF_DATES", "AuthorityIn", "CapitalIn", "EntityIn", "RegistrationIn", "TermIn",
-           "parse_registration"]
+__all__ = [
+    "EARLIEST_DATE",
+    "END_OF_DATES",
+    "AuthorityIn",
+    "CapitalIn",
+    "EntityIn",
+    "RegistrationIn",
+    "TermIn",
+    "parse_registration",
+    "person_field",
+]
 
 
 def _person_text(value: object) -> object:
@@ -44,7 +53,7 @@ def _person_text(value: object) -> object:
         raise PydanticCustomError(err.code, "{detail}", {"detail": err.detail}) from None
 
 
-def _text(max_length: int) -> type[str]:
+def person_field(max_length: int) -> type[str]:
     """Person-entered text: :func:`_person_text`, then stripped, then 1 to ``max_length`` code points.
 
     (The validator must come after the constraints: pydantic runs the last ``BeforeValidator`` first,
@@ -103,22 +112,22 @@ class EntityIn(_Strict):
     """All items but ``uscc`` are required for establishment and change, and ignored for
     cancellation and revocation."""
 
-    uscc: _text(32)  # type: ignore[valid-type]
-    name: _text(100) | None = None  # type: ignore[valid-type]
+    uscc: person_field(32)  # type: ignore[valid-type]
+    name: person_field(100) | None = None  # type: ignore[valid-type]
     entity_kind: Literal["company", "branch", "partnership", "sole_proprietorship", "cooperative",
                          "individual_business"] | None = None
-    entity_type: _text(60) | None = None  # type: ignore[valid-type]
-    representative: _text(100) | None = None  # type: ignore[valid-type]
+    entity_type: person_field(60) | None = None  # type: ignore[valid-type]
+    representative: person_field(100) | None = None  # type: ignore[valid-type]
     registered_capital: CapitalIn | None = None
     established_on: _Date | None = None
     term: TermIn | None = None
-    business_scope: _text(2000) | None = None  # type: ignore[valid-type]
-    address: _text(200) | None = None  # type: ignore[valid-type]
+    business_scope: person_field(2000) | None = None  # type: ignore[valid-type]
+    address: person_field(200) | None = None  # type: ignore[valid-type]
     composition: Literal["个人经营", "家庭经营"] | None = None
 
 
 class AuthorityIn(_Strict):
-    name: _text(100)  # type: ignore[valid-type]
+    name: person_field(100)  # type: ignore[valid-type]
     division_code: Annotated[str, Field(pattern=r"^\d{6}$", description="GB/T 2260 division code")]
 
 
@@ -132,7 +141,7 @@ class RegistrationIn(_Strict):
     decided_at: Annotated[AwareDatetime, AfterValidator(_instant_in_range)]
     authority: AuthorityIn
     entity: EntityIn
-    reason: _text(500) | None = None  # type: ignore[valid-type]
+    reason: person_field(500) | None = None  # type: ignore[valid-type]
 
 
 _CLOCK_SKEW = timedelta(minutes=5)  # the registration system's clock may run a little ahead of ours

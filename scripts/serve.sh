@@ -7,8 +7,11 @@ export ELICENSE_ENV=${ELICENSE_ENV:-development}
 .venv/bin/elicense keys init
 .venv/bin/elicense demo
 if [ ! -f var/demo-client.json ]; then
-  .venv/bin/elicense clients create --name demo --scopes "registrations:write licenses:read verify audit" --json \
+  .venv/bin/elicense clients create --name demo --scopes "registrations:write licenses:read verify audit holders:invite" --json \
     > var/demo-client.json
 fi
 echo "an API client for trying things out is in var/demo-client.json (see the README's tour)"
+# holders to try: invitations for three demo companies' legal representatives (passkeys need a host
+# name, so their links are on localhost rather than 127.0.0.1)
+ELICENSE_PUBLIC_BASE_URL=${ELICENSE_PUBLIC_BASE_URL:-http://127.0.0.1:${PORT:-8000}} .venv/bin/elicense holders demo
 exec .venv/bin/elicense serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"

@@ -10,6 +10,8 @@ DEBS=(fonts-wqy-microhei fonts-hanazono poppler-utils libnss3-tools)
 [ "${1:-}" = "--test" ] && DEBS+=(chromium)
 # ... and SoftHSM2, the PKCS#11 token the HSM key provider is tested against
 [ "${1:-}" = "--test" ] && DEBS+=(softhsm2)
+# ... and Node.js, whose npm fetches axe-core (the accessibility checker the browser tests inject)
+[ "${1:-}" = "--test" ] && ! command -v npm >/dev/null && DEBS+=(nodejs npm)
 missing=()
 for p in "${DEBS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 # another apt (unattended upgrades, a second terminal) may hold its locks: wait for it, saying so
@@ -42,4 +44,10 @@ d+=p["optional-dependencies"]["test"] if sys.argv[1] else []; print(", ".join(re
   .venv/bin/pip install -q -e ".$extras"
   echo "installed into .venv"
   touch "$stamp"
+fi
+
+# axe-core from the npm registry, for the browser tests (injected into each page they check)
+if [ "${1:-}" = "--test" ] && [ ! -f .venv/npm/node_modules/axe-core/axe.min.js ]; then
+  echo "installing axe-core (npm) into .venv/npm"
+  npm install --prefix .venv/npm --no-audit --no-fund --silent axe-core@4 >/dev/null
 fi

@@ -16,6 +16,7 @@ from license_service.web.trust import router as trust_router
 from .audit_page import router as audit_router
 from .log_routes import router as log_router
 from .page import PageRenderer
+from .presentation import PresentationVerifier
 from .recorder import VerificationRecorder
 from .routes import HOT_ROUTE, VerifyState, hot_router, router
 from .service import VerificationService
@@ -33,14 +34,17 @@ def mount_verification(app: FastAPI, runtime: ReadRuntime, settings: Settings | 
     app.state.runtime = runtime
     recorder = VerificationRecorder(runtime.write_sessions, s.verification_record_interval_ms / 1000)
     app.state.shutdown_hooks.append(recorder.close)  # a graceful stop writes every queued record
+    service = VerificationService(runtime.engine, runtime.sessions, runtime.keys, s.public_base_url, recorder,
+                                  runtime.log)
     app.state.verify = VerifyState(
-        VerificationService(runtime.engine, runtime.sessions, runtime.keys, s.public_base_url, recorder,
-                            runtime.log),
+        service,
         PageRenderer(s.templates_dir),
         TokenBucket(s.rate_api_per_second, s.rate_api_burst),
         TokenBucket(s.rate_page_per_second, s.rate_page_burst),
         s.max_pdf_bytes,
         inline=runtime.engine.dialect.name == "sqlite",
+        presentations=PresentationVerifier(service, runtime.engine, runtime.write_sessions),
+        redeem_limit=TokenBucket(s.rate_redeem_per_second, s.rate_redeem_burst),
     )
     app.router.routes.append(HOT_ROUTE)  # first: it serves what hot_router documents
     for r in ROUTERS:

@@ -47,7 +47,8 @@ TEXT: dict[str, dict[str, Any]] = {
                    "claims": "二维码内容与登记信息一致", "registry_status": "登记簿中的状态",
                    "pdf_integrity": "文件未被篡改", "trust_chain": "签名证书可信", "coverage": "签名覆盖整个文件",
                    "modification": "签名后未被修改", "timestamp": "可信时间戳", "signer_status": "签名证书未被吊销",
-                   "long_term": "长期验证数据", "agreement": "文件与登记簿一致", "name": "名称一致"},
+                   "long_term": "长期验证数据", "agreement": "文件与登记簿一致", "name": "名称一致",
+                   "presentation": "亮照二维码有效（一次、两分钟内）"},
         "valid": ("✓", "真实有效", "本执照由登记机关签发，现行有效。"),
         "superseded": ("!", "真实，但已被新版替代", "本执照已于 {on} 被第 {n} 版执照替代，本页登记事项为历史记录。"),
         "revoked": ("!", "真实，但已吊销", "本执照已于 {on} 被吊销。"),
@@ -55,6 +56,19 @@ TEXT: dict[str, dict[str, Any]] = {
         "reason": "原因：",
         "invalid": ("✕", "不是真实有效的执照", "该二维码或文件不是登记机关签发的电子营业执照，或已被篡改。请勿信任。"),
         "indeterminate": ("?", "暂时无法判断", "无法确认该执照的真伪或状态，请稍后再试或联系登记机关。"),
+        "live": "现场亮照", "presented_by": "出示人", "presented_at": "出示时间",
+        "live_note": "此二维码只能扫描一次，两分钟内有效。",
+        "presentation_failed": ("✕", "亮照二维码无效", "请出示人刷新二维码后重新扫描。"),
+        "presentation_reasons": {
+            "presentation.unknown": "没有这个亮照二维码。",
+            "presentation.redeemed": "该二维码已被扫描过，每个二维码只能使用一次。",
+            "presentation.expired": "该二维码已过期，请出示人刷新。",
+            "presentation.holder_revoked": "出示人的持照授权已被撤销。",
+            "presentation.holder_suspended": "出示人的持照授权已暂停（法定代表人已变更）。",
+            "presentation.holder_expired": "出示人的授权已过期。",
+            "presentation.holder_not_yet": "出示人的授权尚未生效。",
+            "presentation.holder_ended": "出示人已不再持有该执照。",
+            "presentation.license_not_in_force": "所出示的执照不在有效状态。"},
     },
     "en": {
         "html_lang": "en", "other_lang": "zh", "other_html_lang": "zh-CN", "switch": "中文",
@@ -78,7 +92,7 @@ TEXT: dict[str, dict[str, Any]] = {
                    "coverage": "Signature covers the whole file", "modification": "Not modified after signing",
                    "timestamp": "Trusted timestamp", "signer_status": "Signing certificate not revoked",
                    "long_term": "Long-term validation data", "agreement": "File agrees with the registry",
-                   "name": "Name matches"},
+                   "name": "Name matches", "presentation": "Presented code good (once, within two minutes)"},
         "valid": ("✓", "Genuine and in force", "Issued by the registration authority and in force."),
         "superseded": ("!", "Genuine, but replaced by a newer version",
                        "Superseded on {on} by version {n}; the items below are historical."),
@@ -89,6 +103,20 @@ TEXT: dict[str, dict[str, Any]] = {
                     "or it was altered. Do not rely on it."),
         "indeterminate": ("?", "Cannot be decided now", "The license could not be checked; try again later or ask "
                           "the registration authority."),
+        "live": "Live presentation", "presented_by": "Shown by", "presented_at": "Shown at",
+        "live_note": "This code can be scanned once, within two minutes.",
+        "presentation_failed": ("✕", "This presented code is no good", "Ask the person to refresh the code and "
+                                                                       "scan again."),
+        "presentation_reasons": {
+            "presentation.unknown": "No license was shown with this code.",
+            "presentation.redeemed": "This code was already scanned: each code works once.",
+            "presentation.expired": "This code has expired: ask the person to refresh it.",
+            "presentation.holder_revoked": "The person's holding of the license was revoked.",
+            "presentation.holder_suspended": "The person's holding is suspended (the legal representative changed).",
+            "presentation.holder_expired": "The person's grant has expired.",
+            "presentation.holder_not_yet": "The person's grant is not yet valid.",
+            "presentation.holder_ended": "The person no longer holds the license.",
+            "presentation.license_not_in_force": "The license shown is not in force."},
     },
 }
 
@@ -122,6 +150,16 @@ class PageRenderer:
         verdict = data["verdict"]
         key = verdict if verdict != "not_in_force" else (lic["status"] if lic else "indeterminate")
         mark, headline, explain = t[key]
+        refused = next((c for c in data["checks"] if c["name"] == "presentation" and not c["ok"]), None)
+        if refused is not None:  # a presented code that is used up, expired, or shown by someone who no longer may
+            key = "presentation_failed"
+            mark, headline, explain = t[key]
+            explain = t["presentation_reasons"].get(refused["reason"], explain)
+        live = None
+        if data.get("presentation") and refused is None:
+            who = data["presentation"]
+            live = {"role": who["role_label"]["en" if lang == "en" else "zh"], "name": who["name"],
+                    "at": _local_time(who["presented_at"]) + t["beijing_time"]}
         current_url = current_label = None
         reason = None
         rows: list[tuple[str, str | None, str | None]] = []  # label, this version's value, the current one
@@ -141,7 +179,7 @@ class PageRenderer:
             t=t, verdict=verdict, status=key, banner={"mark": mark, "headline": headline, "explain": explain,
                                                       "reason": reason},
             lic=lic, rows=rows, checks=[self._check(c, t) for c in data["checks"]], checked_at=data["checked_at"],
-            current_url=current_url, current_label=current_label,
+            current_url=current_url, current_label=current_label, live=live,
             entity_status=t["entity_statuses"].get(lic["entity_status"]) if lic else None)
 
     def _rows(self, lic: dict[str, Any], current: dict[str, Any] | None,

@@ -22,6 +22,7 @@ from license_service.web.problems import Problem
 from license_service.web.ratelimit import TokenBucket
 
 from .page import PageRenderer
+from .presentation import PresentationVerifier
 from .report import VerificationReport
 from .service import VerificationService
 
@@ -49,8 +50,11 @@ class VerifyState:
     """What the verification routes need, kept on ``app.state.verify``."""
 
     def __init__(self, service: VerificationService, page: PageRenderer, api_limit: TokenBucket,
-                 page_limit: TokenBucket, max_pdf_bytes: int, *, inline: bool) -> None:
+                 page_limit: TokenBucket, max_pdf_bytes: int, *, inline: bool,
+                 presentations: PresentationVerifier, redeem_limit: TokenBucket) -> None:
         self.service = service
+        self.presentations = presentations
+        self.redeem_limit = redeem_limit
         self.inline = inline
         self.page = page
         self.api_limit = api_limit
@@ -96,6 +100,19 @@ class LogEvidenceOut(BaseModel):
     checkpoint: str
 
 
+class PresentationOut(BaseModel):
+    """Who showed the license (亮照), in which role and scope, and when."""
+
+    uscc: str
+    role: Literal["legal_representative", "administrator", "handler"]
+    role_label: dict[str, str]
+    name: str
+    scope: str = Field(description="'all', or the named matters (space-separated)")
+    presented_at: str
+    expires_at: str
+    redeemed_at: str | None
+
+
 class ReportOut(BaseModel):
     verdict: Literal["valid", "not_in_force", "invalid", "indeterminate"]
     status: Literal["current", "superseded", "revoked", "cancelled"] | None
@@ -105,6 +122,14 @@ class ReportOut(BaseModel):
     status_as_of: str | None = Field(None, description="the time the registry state the status was read "
                                                        "from was current (live: the time of the check)")
     log: LogEvidenceOut | None = None
+    presentation: PresentationOut | None = Field(None, description="for a presentation (亮照): who showed it")
+
+
+class HandleIn(BaseModel):
+    handle: Annotated[str, Field(min_length=1, max_length=200, description="the handle in the presented QR code "
+                                                                           "(/p/{handle}), or that whole URL")]
+
+    model_config = {"extra": "forbid"}
 
 
 class TokenIn(BaseModel):
@@ -179,6 +204,44 @@ setattr(verify_token, REQUIRED_SCOPE, "verify")  # it authenticates by hand (no 
 #: solving, its endpoint wrapper), a sixth of a token verification, for an endpoint that reads its
 #: credentials and body by hand anyway. The APIRoute above documents it and is never reached.
 HOT_ROUTE = Route("/api/v1/verify/token", verify_token, methods=["POST"])
+
+
+def _handle(scanned: str) -> str:
+    """The handle in what a scanner gives: the whole ``/p/{handle}`` URL, or the handle alone."""
+    _, found, rest = scanned.strip().partition("/p/")
+    return (rest if found else scanned.strip()).split("?", 1)[0].split("#", 1)[0]
+
+
+@router.get("/p/{handle}", tags=["public"], response_class=HTMLResponse,
+            responses={200: {"content": {"text/html": {},
+                                         "application/json": {"schema": ReportOut.model_json_schema()}},
+                             "description": "the live presentation's page, or its REPORT with Accept: "
+                                            "application/json"},
+                       429: _PROBLEMS[429]})
+def presented(handle: Annotated[str, Path(max_length=200)], request: Request, state: StateDep,
+              lang: Annotated[Literal["zh", "en"], Query()] = "zh") -> Response:
+    """What a phone camera opens when a holder shows the license (亮照): the license and who is showing
+    it, live. The code works once: a second scan, or one after two minutes, says so."""
+    wait = state.redeem_limit.take(request.client.host if request.client else "?")
+    if wait is not None:
+        raise RateLimited(wait)
+    report = state.presentations.verify(handle, by="public", at=now())
+    _counter("presentation_page", report.verdict.value).inc()
+    if "application/json" in request.headers.get("accept", ""):
+        return _json(report, headers={"Cache-Control": "no-store", "Vary": "Accept"})
+    return HTMLResponse(state.page.render(report, lang), headers={**_PAGE_HEADERS, "Vary": "Accept"})
+
+
+@router.post("/api/v1/verify/presentation", tags=["verification"],
+             responses={200: {"model": ReportOut}, **_PROBLEMS})
+def verify_presentation(body: HandleIn, state: StateDep, principal: Platform) -> Response:
+    """Redeem a presented QR code (亮照): the REPORT of the entity's current license plus who presented it,
+    in which role and with which scope. Redeemed once; the redemption is recorded (the holder sees it)."""
+    wait = state.redeem_limit.take(principal.client_id)
+    if wait is not None:
+        raise RateLimited(wait)
+    return _answer(state, principal, "presentation",
+                   state.presentations.verify(_handle(body.handle), by=f"client:{principal.client_id}", at=now()))
 
 
 @router.get("/status/jwks.json", tags=["public"])

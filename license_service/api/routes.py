@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from ..access import Principal
 from ..errors import AuthError, GrantRefused, NotFound, RateLimited, TokenRequestRefused
+from ..holders.api import router as holders_router
 from ..intake import parse_registration
 from ..oauth import TokenEndpoint, parse_token_request
 from ..runtime.issuing import IssuingRuntime
@@ -236,3 +237,6 @@ def audit_events(runtime: IssuingDep, _: Annotated[Principal, Depends(require_sc
     for reconciling with the issuance log. Paged by ``event_id`` (``next``)."""
     out = runtime.registry.audit_events(after, limit)
     return {"events": out, "next": out[-1]["event_id"] if len(out) == limit else None}
+
+
+router.include_router(holders_router)  # the holders' v1 routes are the issuing service's too

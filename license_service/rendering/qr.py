@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import html
+
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
-__all__ = ["draw_qr", "qr_matrix"]
+__all__ = ["draw_qr", "qr_matrix", "qr_svg"]
 
 #: The qrcode library's automatic mask selection evaluates all eight masks (~35 ms for a version-15
 #: code); any fixed mask is valid per ISO/IEC 18004 and costs ~7 ms. Mask 7 decodes fine in tests.
@@ -46,3 +48,25 @@ def draw_qr(canvas: object, data: str, x: float, y: float, size: float) -> None:
     canvas.transform(module, 0, 0, module, x, y)  # type: ignore[attr-defined]
     canvas.addLiteral("\n".join(ops) + "\nf")  # type: ignore[attr-defined]
     canvas.restoreState()  # type: ignore[attr-defined]
+
+
+def qr_svg(data: str, *, label: str, quiet: int = 4) -> str:
+    """The QR for ``data`` as an inline SVG element (one path, horizontal runs merged), with a quiet
+    zone of ``quiet`` modules and ``label`` as its accessible name; it scales to its container."""
+    m = qr_matrix(data)
+    n = len(m) + 2 * quiet
+    runs = []
+    for r, row in enumerate(m):
+        c = 0
+        while c < len(row):
+            if row[c]:
+                start = c
+                while c < len(row) and row[c]:
+                    c += 1
+                runs.append(f"M{start + quiet} {r + quiet}h{c - start}v1h-{c - start}z")
+            else:
+                c += 1
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n} {n}" shape-rendering="crispEdges" '
+            f'role="img" aria-label="{html.escape(label)}" data-version="{(len(m) - 17) // 4}">'
+            f'<rect width="{n}" height="{n}" fill="#fff"/>'
+            f'<path fill="#000" d="{"".join(runs)}"/></svg>')

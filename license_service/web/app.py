@@ -67,7 +67,9 @@ def base_app(settings: Settings) -> FastAPI:
 _SCOPE_DOCS = {"registrations:write": "apply registration results (the registration system)",
                "licenses:read": "read licenses and entities, and the checks a client made itself",
                "verify": "verify tokens, PDFs and entities (platforms)",
-               "audit": "the auditor's registry reads, every verification record, the auditor's page"}
+               "audit": "the auditor's registry reads, every verification record, the auditor's page",
+               "holders:invite": "invite an entity's legal representative to hold its license (the window, "
+                                 "after checking their identity in person)"}
 
 
 def _required_scope(route: APIRoute) -> str | None:

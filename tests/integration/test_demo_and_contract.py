@@ -45,7 +45,7 @@ def test_every_api_operation_declares_its_oauth2_scope(anon: TestClient) -> None
     served = anon.get("/openapi.json").json()
     flow = served["components"]["securitySchemes"]["oauth2"]["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "/oauth/token"
-    assert set(flow["scopes"]) == {"registrations:write", "licenses:read", "verify", "audit"}
+    assert set(flow["scopes"]) == {"registrations:write", "licenses:read", "verify", "audit", "holders:invite"}
     for path, ops in served["paths"].items():
         for method, op in ops.items():
             needs = op.get("security")
