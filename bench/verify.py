@@ -78,9 +78,10 @@ def _wrk(url: str, seconds: int, script: str | None = None) -> tuple[float, floa
 
 
 def _worker_cpu(parent: int) -> dict[int, float]:
-    """CPU seconds (user + system) used so far by each child process of ``parent`` (the workers)."""
+    """CPU seconds (user + system) used so far by each child process of ``parent`` (the workers), or
+    by ``parent`` itself when it has none (one worker serves in the server's own process)."""
     tick = os.sysconf("SC_CLK_TCK")
-    out = {}
+    out, own = {}, 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -88,7 +89,9 @@ def _worker_cpu(parent: int) -> dict[int, float]:
             continue
         if int(fields[1]) == parent:
             out[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
-    return out
+        elif int(stat.parent.name) == parent:
+            own = (int(fields[11]) + int(fields[12])) / tick
+    return out or {parent: own}
 
 
 def _measured(parent: int, url: str, seconds: int, script: str | None = None) -> tuple[float, ...]:

@@ -32,7 +32,9 @@ def mount_verification(app: FastAPI, runtime: ReadRuntime, settings: Settings | 
     (default: the runtime's)."""
     s = settings or runtime.settings
     app.state.runtime = runtime
-    recorder = VerificationRecorder(runtime.write_sessions, s.verification_record_interval_ms / 1000)
+    inline = runtime.engine.dialect.name == "sqlite"
+    recorder = VerificationRecorder(runtime.write_sessions, s.verification_record_interval_ms / 1000,
+                                    serialize_writes=inline)
     app.state.shutdown_hooks.append(recorder.close)  # a graceful stop writes every queued record
     service = VerificationService(runtime.engine, runtime.sessions, runtime.keys, s.public_base_url, recorder,
                                   runtime.log)
@@ -42,8 +44,8 @@ def mount_verification(app: FastAPI, runtime: ReadRuntime, settings: Settings | 
         TokenBucket(s.rate_api_per_second, s.rate_api_burst),
         TokenBucket(s.rate_page_per_second, s.rate_page_burst),
         s.max_pdf_bytes,
-        inline=runtime.engine.dialect.name == "sqlite",
-        presentations=PresentationVerifier(service, runtime.engine, runtime.write_sessions),
+        inline=inline,
+        presentations=PresentationVerifier(service, runtime.write_sessions, recorder.write_lock),
         redeem_limit=TokenBucket(s.rate_redeem_per_second, s.rate_redeem_burst),
     )
     app.router.routes.append(HOT_ROUTE)  # first: it serves what hot_router documents

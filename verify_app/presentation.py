@@ -6,17 +6,14 @@ the verdict is never ``valid`` for them."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from license_service.db.models import MarketEntity
-from license_service.domain.holding import HolderRole, role_label
-from license_service.holders.presentations import Redemption, redeem
-from license_service.registry import current_license
+from license_service.holders.presentations import redeem
 
 from .report import Check, VerificationReport
 from .service import VerificationService
@@ -36,38 +33,27 @@ _FAILED = {
 
 
 class PresentationVerifier:
-    def __init__(self, service: VerificationService, engine: Engine, write_sessions: sessionmaker[Session]) -> None:
+    def __init__(self, service: VerificationService, write_sessions: sessionmaker[Session],
+                 write_lock: AbstractContextManager[Any]) -> None:
         self._service = service
-        self._engine = engine
         self._write_sessions = write_sessions
+        self._write_lock = write_lock  # the recorder's: one writer at a time in this process (SQLite)
 
     def verify(self, handle: str, *, by: str, at: datetime) -> VerificationReport:
         """Redeem ``handle`` (``by``: ``public`` or ``client:<id>``) and report on the license it shows."""
-        with self._write_sessions.begin() as s:
-            r = redeem(s, handle, by=by, at=at)
-            who = _presenter(s, r) if r.holder is not None else None
-        if not r.ok or who is None:
+        with self._write_lock, self._write_sessions.begin() as s:
+            r = redeem(s.connection(), handle, by=by, at=at)
+        if not r.ok or r.presenter is None:
             return VerificationReport([Check("presentation", False, r.reason, _FAILED.get(r.reason, ""))], None, at)
-        with self._engine.connect() as c:
-            row = current_license(c, who["uscc"])
-        if row is None:
+        who = r.presenter
+        token = self._service.current_token(who["uscc"])
+        if token is None:
             return VerificationReport([Check("presentation", False, "presentation.unknown",
                                              "the entity has no license")], None, at)
-        report = self._service.verify_token(row.lic.token, at=at)
+        report = self._service.verify_token(token, at=at)
         in_force = report.status == "current"
         check = Check("presentation", in_force, "presentation.ok" if in_force else "presentation.license_not_in_force",
                       f"shown by the {who['role']} at {who['presented_at']}" if in_force else
                       "the license shown is not in force")
         return replace(report, checks=[*report.checks, check], extra={**report.extra, "presentation": who},
                        _timeless=None)
-
-
-def _presenter(s: Session, r: Redemption) -> dict[str, Any]:
-    assert r.holder is not None and r.presentation is not None
-    h, p = r.holder, r.presentation
-    entity = s.get(MarketEntity, h.uscc)
-    kind = entity.entity_kind if entity else "company"
-    return {"uscc": h.uscc, "role": h.role, "role_label": {"zh": role_label(HolderRole(h.role), kind),
-                                                           "en": role_label(HolderRole(h.role), kind, "en")},
-            "name": h.name, "scope": h.scope, "presented_at": p.created_at.isoformat(),
-            "expires_at": p.expires_at.isoformat(), "redeemed_at": p.redeemed_at.isoformat() if p.redeemed_at else None}

@@ -218,14 +218,15 @@ def _handle(scanned: str) -> str:
                              "description": "the live presentation's page, or its REPORT with Accept: "
                                             "application/json"},
                        429: _PROBLEMS[429]})
-def presented(handle: Annotated[str, Path(max_length=200)], request: Request, state: StateDep,
-              lang: Annotated[Literal["zh", "en"], Query()] = "zh") -> Response:
+async def presented(handle: Annotated[str, Path(max_length=200)], request: Request, state: StateDep,
+                    lang: Annotated[Literal["zh", "en"], Query()] = "zh") -> Response:
     """What a phone camera opens when a holder shows the license (亮照): the license and who is showing
     it, live. The code works once: a second scan, or one after two minutes, says so."""
     wait = state.redeem_limit.take(request.client.host if request.client else "?")
     if wait is not None:
         raise RateLimited(wait)
-    report = state.presentations.verify(handle, by="public", at=now())
+    verify = state.presentations.verify
+    report = await _run(state, lambda *, at: verify(handle, by="public", at=at))
     _counter("presentation_page", report.verdict.value).inc()
     if "application/json" in request.headers.get("accept", ""):
         return _json(report, headers={"Cache-Control": "no-store", "Vary": "Accept"})
@@ -233,15 +234,22 @@ def presented(handle: Annotated[str, Path(max_length=200)], request: Request, st
 
 
 @router.post("/api/v1/verify/presentation", tags=["verification"],
-             responses={200: {"model": ReportOut}, **_PROBLEMS})
-def verify_presentation(body: HandleIn, state: StateDep, principal: Platform) -> Response:
+             responses={200: {"model": ReportOut}, **_PROBLEMS}, openapi_extra=json_body_spec(HandleIn))
+async def verify_presentation(request: Request) -> Response:
     """Redeem a presented QR code (亮照): the REPORT of the entity's current license plus who presented it,
     in which role and with which scope. Redeemed once; the redemption is recorded (the holder sees it)."""
+    principal = await _platform(request)  # by hand, as the token route: the same hot-path reasons
+    state: VerifyState = request.app.state.verify
     wait = state.redeem_limit.take(principal.client_id)
     if wait is not None:
         raise RateLimited(wait)
-    return _answer(state, principal, "presentation",
-                   state.presentations.verify(_handle(body.handle), by=f"client:{principal.client_id}", at=now()))
+    body = await json_body(request, HandleIn)
+    verify = state.presentations.verify
+    report = await _run(state, lambda *, at: verify(_handle(body.handle), by=f"client:{principal.client_id}", at=at))
+    return _answer(state, principal, "presentation", report)
+
+
+setattr(verify_presentation, REQUIRED_SCOPE, "verify")
 
 
 @router.get("/status/jwks.json", tags=["public"])

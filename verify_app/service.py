@@ -64,6 +64,11 @@ class VerificationService:
         found: Found | None = self.registry.get(uscc, serial or "", load)
         return found if found is None or found.lic.uscc == uscc else load()
 
+    def current_token(self, uscc: str) -> str | None:
+        """The token of the entity's current license, through the registry cache (None: no such entity)."""
+        found = self._find(uscc, None)
+        return str(found.lic.token) if found is not None else None
+
     def _changed(self, start: int, end: int) -> set[str] | None:
         """The USCCs that log leaves ``start..end-1`` name (None: too many to read; forget all)."""
         if not 0 <= start < end or end - start > _CHANGES_READ:

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ..access import Principal
 from ..db.models import Holder
 from ..domain.holding import HolderRole
+from ..errors import RateLimited
 from ..intake import person_field
 from ..runtime.issuing import IssuingRuntime
 from ..web.deps import UsccPath, now, require_scope
@@ -83,6 +84,9 @@ async def invite_holder(uscc: UsccPath, body: InvitationIn, request: Request,
     after a clerk checked their identity card in person. Shown once: the link (also as a QR on the
     printed slip) and a short code; valid 24 h by default."""
     runtime = _issuing(request)
+    wait = request.app.state.holder_pages.limit.take(f"invite:{principal.client_id}")
+    if wait is not None:
+        raise RateLimited(wait)
     role = HolderRole(body.role)
 
     def work() -> dict[str, Any]:

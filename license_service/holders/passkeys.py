@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from urllib.parse import urlsplit
 import webauthn
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
-from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialDescriptor,
@@ -29,12 +30,14 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from ..db.models import Holder, HolderCeremony, HolderInvitation, HolderPasskey
+from ..db.models import Holder, HolderCeremony, HolderPasskey
 from ..errors import AuthError
 
 __all__ = ["CEREMONY_TTL", "Passkeys", "Registered", "RelyingParty"]
 
 CEREMONY_TTL = timedelta(minutes=5)
+#: what ceremony and credential ids look like (anything else, a NUL say, never reaches the database)
+_B64U = re.compile(r"[A-Za-z0-9_-]{1,1400}")
 _REQUIRED = UserVerificationRequirement.REQUIRED
 
 
@@ -84,7 +87,7 @@ class Passkeys:
     def _take(s: Session, ceremony_id: str, purpose: str, at: datetime) -> HolderCeremony:
         """The pending ceremony, used up (deleted) whatever the outcome."""
         c = s.execute(select(HolderCeremony).where(HolderCeremony.ceremony_id == ceremony_id)
-                      .with_for_update()).scalar_one_or_none()
+                      .with_for_update()).scalar_one_or_none() if _B64U.fullmatch(ceremony_id) else None
         if c is None or c.purpose != purpose or at >= c.expires_at:
             raise AuthError("this passkey request has expired or was already used: start again",
                             code="holders.ceremony_expired")
@@ -105,7 +108,7 @@ class Passkeys:
             exclude_credentials=[PublicKeyCredentialDescriptor(id=webauthn.base64url_to_bytes(c)) for c in exclude])
         return {"ceremony": ceremony_id, "publicKey": json.loads(webauthn.options_to_json(options))}
 
-    def finish_registration(self, s: Session, *, purpose: str, ceremony_id: str, credential: dict[str, Any],
+    def finish_registration(self, s: Session, *, purpose: str, ceremony_id: str, credential: Any,
                             at: datetime) -> Registered:
         """Check the authenticator's answer (challenge, origin, RP ID, user verification). Raises
         AuthError (``holders.passkey_rejected``) when it does not hold."""
@@ -115,7 +118,7 @@ class Passkeys:
             v = webauthn.verify_registration_response(
                 credential=credential, expected_challenge=c.challenge, expected_rp_id=self.rp.rp_id,
                 expected_origin=self.rp.origin, require_user_verification=True)
-        except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as e:
+        except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as e:  # anything malformed
             raise AuthError(f"the passkey could not be registered: {e}", code="holders.passkey_rejected") from None
         credential_id = _b64u(v.credential_id)
         if s.get(HolderPasskey, credential_id) is not None:
@@ -136,21 +139,23 @@ class Passkeys:
                                                            allow_credentials=allow, user_verification=_REQUIRED)
         return {"ceremony": ceremony_id, "publicKey": json.loads(webauthn.options_to_json(options))}
 
-    def finish_authentication(self, s: Session, *, purpose: str, ceremony_id: str, credential: dict[str, Any],
+    def finish_authentication(self, s: Session, *, purpose: str, ceremony_id: str, credential: Any,
                               at: datetime) -> tuple[Holder, HolderPasskey]:
         """The holder whose passkey answered. Raises AuthError: ``holders.passkey_unknown`` (not a
         passkey of ours), ``holders.passkey_other_holder`` (re-authentication with someone else's),
         ``holders.passkey_rejected`` (signature, challenge, origin, user verification or counter)."""
         c = self._take(s, ceremony_id, purpose, at)
         credential_id = credential.get("id") if isinstance(credential, dict) else None
-        key = s.get(HolderPasskey, credential_id) if isinstance(credential_id, str) else None
+        key = s.get(HolderPasskey, credential_id) if isinstance(credential_id, str) and _B64U.fullmatch(credential_id) \
+            else None
         if key is None:
             raise AuthError("this passkey is not registered here", code="holders.passkey_unknown")
         if c.subject and key.holder_id != c.subject:
             raise AuthError("this passkey belongs to another holder", code="holders.passkey_other_holder")
         holder = s.get(Holder, key.holder_id)
         assert holder is not None
-        handle = (credential.get("response") or {}).get("userHandle")
+        response = credential.get("response")
+        handle = response.get("userHandle") if isinstance(response, dict) else None
         if handle and handle != holder.user_handle:
             raise AuthError("the passkey names another holder", code="holders.passkey_other_holder")
         try:
@@ -158,12 +163,8 @@ class Passkeys:
                 credential=credential, expected_challenge=c.challenge, expected_rp_id=self.rp.rp_id,
                 expected_origin=self.rp.origin, credential_public_key=key.public_key,
                 credential_current_sign_count=key.sign_count, require_user_verification=True)
-        except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError) as e:
+        except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as e:  # anything malformed
             raise AuthError(f"the passkey's answer does not hold: {e}", code="holders.passkey_rejected") from None
         key.sign_count = v.new_sign_count
         key.last_used_at = at
         return holder, key
-
-    @staticmethod
-    def invitation_of(s: Session, invitation_id: str) -> HolderInvitation | None:
-        return s.get(HolderInvitation, invitation_id)

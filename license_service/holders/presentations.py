@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from ..db.models import Holder, Presentation
-from ..domain.holding import HolderRefused
+from ..db.models import Holder, MarketEntity, Presentation
+from ..domain.holding import HolderRefused, HolderRole, role_label
 from .standing import effective_status, secret_digest
 
 __all__ = ["HANDLE_TTL", "PRESENTATION_PATH", "Redemption", "create", "redeem"]
@@ -42,35 +43,52 @@ def create(s: Session, holder: Holder, at: datetime) -> tuple[str, datetime]:
 class Redemption:
     """What a scan of a handle found: ``reason`` is ``presentation.ok`` or why it is no good
     (``presentation.unknown``, ``.redeemed``, ``.expired``, ``.holder_revoked``, ``.holder_suspended``,
-    ``.holder_expired``, ``.holder_ended``); the presentation and holder when there is one."""
+    ``.holder_expired``, ``.holder_not_yet``, ``.holder_ended``); ``presenter`` who showed it (and
+    the presentation's times) when there is one."""
 
     reason: str
-    presentation: Presentation | None = None
-    holder: Holder | None = None
+    presenter: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
         return self.reason == "presentation.ok"
 
 
-def redeem(s: Session, handle: str, *, by: str, at: datetime) -> Redemption:
-    """Redeem ``handle`` once, by ``by`` (``public`` or ``client:<id>``) at ``at``, in ``s``'s
-    transaction: a single conditional update, so of two scans racing one wins."""
+_P = Presentation.__table__
+_H = Holder.__table__
+_E = MarketEntity.__table__
+# built once (building a statement costs more than SQLite takes to run it); the verifier's hot write
+_CLAIM = (update(Presentation).where((_P.c.handle_sha256 == bindparam("digest")) & _P.c.redeemed_at.is_(None)
+                           & (_P.c.expires_at > bindparam("at")))
+          .values(redeemed_at=bindparam("at"), redeemed_by=bindparam("by"))
+          .returning(_P.c.holder_id, _P.c.created_at, _P.c.expires_at))
+_SEEN = select(_P.c.redeemed_at).where(_P.c.handle_sha256 == bindparam("digest"))
+_PRESENTER = select(_H.c.uscc, _H.c.role, _H.c.name, _H.c.scope, _H.c.status, _H.c.not_before, _H.c.expires_at,
+                    _E.c.entity_kind).join(_E, _E.c.uscc == _H.c.uscc).where(_H.c.holder_id == bindparam("holder"))
+
+
+def redeem(c: Connection, handle: str, *, by: str, at: datetime) -> Redemption:
+    """Redeem ``handle`` once, by ``by`` (``public`` or ``client:<id>``) at ``at``, in ``c``'s
+    transaction: one conditional update, so of two scans racing one wins; then who presented it."""
     if not 16 <= len(handle) <= 64 or not set(handle) <= _HANDLE_CHARS:
         return Redemption("presentation.unknown")
     digest = secret_digest(handle)
-    result = s.execute(update(Presentation).where(
-        Presentation.handle_sha256 == digest, Presentation.redeemed_at.is_(None), Presentation.expires_at > at)
-        .values(redeemed_at=at, redeemed_by=by))
-    won = getattr(result, "rowcount", 0) == 1
-    p = s.execute(select(Presentation).where(Presentation.handle_sha256 == digest)).scalar_one_or_none()
-    if p is None:
-        return Redemption("presentation.unknown")
-    if not won:
-        return Redemption("presentation.redeemed" if p.redeemed_at is not None else "presentation.expired", p)
-    holder = s.get(Holder, p.holder_id)
-    assert holder is not None
-    status = effective_status(holder, at)
-    if status != "active":
-        return Redemption(f"presentation.holder_{status}", p, holder)
-    return Redemption("presentation.ok", p, holder)
+    won = c.execute(_CLAIM, {"digest": digest, "at": at, "by": by}).one_or_none()
+    if won is None:
+        seen = c.execute(_SEEN, {"digest": digest}).one_or_none()
+        if seen is None:
+            return Redemption("presentation.unknown")
+        return Redemption("presentation.redeemed" if seen.redeemed_at is not None else "presentation.expired")
+    h = c.execute(_PRESENTER, {"holder": won.holder_id}).one()
+    status = effective_status(h, at)
+    role = HolderRole(h.role)
+    presenter = {"uscc": h.uscc, "role": h.role, "role_label": {"zh": role_label(role, h.entity_kind),
+                                                                 "en": role_label(role, h.entity_kind, "en")},
+                 "name": h.name, "scope": h.scope, "presented_at": _iso(won.created_at),
+                 "expires_at": _iso(won.expires_at), "redeemed_at": at.astimezone(UTC).isoformat()}
+    return Redemption("presentation.ok" if status == "active" else f"presentation.holder_{status}", presenter)
+
+
+def _iso(v: datetime) -> str:
+    """A stored time (UTC; SQLite returns it naive through Core) in ISO 8601."""
+    return (v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(UTC).isoformat()

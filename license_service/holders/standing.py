@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Protocol
 
 from ..db.models import Holder
 from ..domain.holding import HolderRole, HolderStatus, Standing, parse_scope
@@ -17,7 +18,13 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii", "replace")).hexdigest()
 
 
-def effective_status(h: Holder, at: datetime) -> str:
+class _Dated(Protocol):
+    status: str
+    not_before: datetime
+    expires_at: datetime | None
+
+
+def effective_status(h: _Dated, at: datetime) -> str:
     """The holder's status at ``at``: its stored status, or ``expired`` / ``not_yet`` for an active
     grant outside its window."""
     if h.status != HolderStatus.ACTIVE.value:

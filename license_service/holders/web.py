@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -472,6 +472,9 @@ def grant(request: Request, pages: PagesDep, lang: LangDep, csrf: Annotated[str,
                    enrol_url=pages.url("/holder/enrol"), name=person)
 
 
+HolderIdPath = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+
+
 def _target(s: Session, holder_id: str) -> Holder:
     h = s.get(Holder, holder_id)
     if h is None:
@@ -481,7 +484,7 @@ def _target(s: Session, holder_id: str) -> Holder:
 
 @router.post("/grants/{holder_id}/revoke")
 @_guarded
-def revoke(holder_id: str, request: Request, pages: PagesDep, lang: LangDep,
+def revoke(holder_id: HolderIdPath, request: Request, pages: PagesDep, lang: LangDep,
            csrf: Annotated[str, Form()] = "") -> Response:
     with pages.runtime.write_sessions.begin() as s:
         signed = _require(pages, request, s, csrf=csrf, fresh=True)
@@ -492,7 +495,7 @@ def revoke(holder_id: str, request: Request, pages: PagesDep, lang: LangDep,
 
 @router.post("/grants/{holder_id}/confirm")
 @_guarded
-def confirm(holder_id: str, request: Request, pages: PagesDep, lang: LangDep,
+def confirm(holder_id: HolderIdPath, request: Request, pages: PagesDep, lang: LangDep,
             csrf: Annotated[str, Form()] = "") -> Response:
     with pages.runtime.write_sessions.begin() as s:
         signed = _require(pages, request, s, csrf=csrf, fresh=True)
@@ -502,7 +505,7 @@ def confirm(holder_id: str, request: Request, pages: PagesDep, lang: LangDep,
 
 @router.post("/grants/{holder_id}/narrow")
 @_guarded
-def narrow(holder_id: str, request: Request, pages: PagesDep, lang: LangDep, csrf: Annotated[str, Form()] = "",
+def narrow(holder_id: HolderIdPath, request: Request, pages: PagesDep, lang: LangDep, csrf: Annotated[str, Form()] = "",
            matters: Annotated[list[str] | None, Form()] = None, all_matters: Annotated[str, Form()] = "",
            expires_on: Annotated[str, Form(max_length=10)] = "") -> Response:
     with pages.runtime.write_sessions.begin() as s:

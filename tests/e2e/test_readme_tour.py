@@ -38,7 +38,7 @@ def test_the_tour_runs_as_written_and_again(tour_home: Path, tmp_path_factory: p
     server.start()
     try:
         client = server.cli("clients", "create", "--name", "demo", "--scopes",
-                            "registrations:write licenses:read verify audit", "--json")
+                            "registrations:write licenses:read verify audit holders:invite", "--json")
         (tour_home / "var" / "demo-client.json").write_text(client)
         script = "set -euo pipefail\n" + "\n".join(tour_blocks())
         env = {**os.environ, "BASE": server.base, "PATH": f"{REPO_ROOT / '.venv/bin'}:{os.environ['PATH']}"}
@@ -51,6 +51,7 @@ def test_the_tour_runs_as_written_and_again(tour_home: Path, tmp_path_factory: p
             assert "Certificate is Trusted" in out
             assert out.count('"verdict": "valid"') >= 1 and '"verdict":"valid"' in out  # the page's JSON, the API
             assert '"rule":"uscc.check_character"' in out  # the bad input, named
+            assert '"invitation_url": "http://localhost:' in out  # the holder's invitation, on the passkeys' host
             assert "audit passed" in out, f"run {run}:\n{out}"
     finally:
         server.stop()

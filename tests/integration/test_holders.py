@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from devapp import create_app as create_combined_app
@@ -497,3 +499,24 @@ def test_passkeys_added_and_removed(representative: Phone, holder_app: FastAPI) 
     last = representative.form("/holder/passkeys/remove", {"credential_id": ids[0]})
     assert last.status_code == 422 and "holders.last_passkey" in last.text
 
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=40),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+                     max_leaves=12)
+
+
+@pytest.mark.parametrize("path", ["/holder/enrol/options", "/holder/enrol/verify", "/holder/sign-in/verify",
+                                  "/holder/reauth/verify", "/holder/passkeys/verify"])
+def test_ceremony_endpoints_answer_any_json_without_a_5xx(holder_app: FastAPI, path: str) -> None:
+    phone = Phone(holder_app)
+
+    @given(body=_JSON | st.fixed_dictionaries({"ceremony": st.text(max_size=30), "credential": _JSON,
+                                               "secret": st.text(max_size=30), "code": st.text(max_size=12),
+                                               "uscc": st.text(max_size=20)}))
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    def run(body: Any) -> None:
+        r = phone.http.post(path, json=body, headers={"Origin": ORIGIN})
+        assert r.status_code < 500 and r.headers["content-type"].startswith("application/problem+json"), r.text
+
+    run()
