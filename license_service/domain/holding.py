@@ -5,7 +5,7 @@ A *holder* is a person bound to one market entity in one role:
 - the legal representative (法定代表人 / 负责人 / 执行事务合伙人 / 投资人 / 经营者, as the entity kind's
   license prints it), named by the registry;
 - a license administrator (执照管理员), at most :data:`MAX_ADMINISTRATORS` per entity, named by the
-  legal representative, for all matters;
+  legal representative, for all matters or named ones, who may name handlers within them;
 - a handler (经办人), named by the legal representative or an administrator, for all matters (全业务)
   or a list of named matters (精准授权, :data:`MATTERS`).
 

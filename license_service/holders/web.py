@@ -416,7 +416,8 @@ def _grant_rows(pages: HolderPages, s: Session, signed: SignedIn, lang: str) -> 
     kind = pages.runtime.registry.entity(signed.holder.uscc)["entity_kind"]  # type: ignore[index]
     return [{"row": h, "status": effective_status(h, at), "role": role_label(HolderRole(h.role), kind, lang),
              "scope": _scope_words(h.scope, lang), "granted_by": names.get(h.granted_by or "", "—"),
-             "manageable": ledger.may_manage(s, signed.holder, h, at)} for h in rows]
+             "manageable": ledger.may_manage(s, signed.holder, h, at),
+             "until": h.expires_at.astimezone(CHINA).date().isoformat() if h.expires_at else ""} for h in rows]
 
 
 @router.get("/grants")
@@ -460,8 +461,7 @@ def grant(request: Request, pages: PagesDep, lang: LangDep, csrf: Annotated[str,
         person = person_text(name, field="name").strip()
         if not person:
             raise FieldError("name", "required", "name the person")
-        scope = Scope(None) if all_matters or grant_role is HolderRole.ADMINISTRATOR else \
-            parse_scope(" ".join(matters or []), field="matters")
+        scope = Scope(None) if all_matters else parse_scope(" ".join(matters or []), field="matters")
         inv = pages.runtime.holders.invite(
             s, uscc=signed.holder.uscc, role=grant_role, name=person, created_by=f"holder:{signed.holder.holder_id}",
             grantor=signed.holder, scope=scope, not_before=at, expires_at=_end_of(expires_on, "expires_on"), at=at)

@@ -36,7 +36,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "grants_list": "已授出的授权", "none_yet": "暂无。", "granted_by": "授权人", "actions": "操作",
         "revoke": "撤销", "confirm": "确认保留", "narrow": "缩小范围",
         "suspended_note": "法定代表人已变更：以下授权已暂停，请确认保留或撤销。",
-        "new_grant": "新增授权", "grant_role": "授权身份", "administrator": "执照管理员（全部业务，最多五人）",
+        "new_grant": "新增授权", "grant_role": "授权身份", "administrator": "执照管理员（可再授权经办人，最多五人）",
         "handler": "经办人", "matters": "授权事项", "expires_on": "截止日期", "grant_button": "生成邀请",
         "reauth_note": "授权和撤销需要用通行密钥再次确认身份。",
         "invitation_made": "邀请已生成",
@@ -85,7 +85,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "revoke": "Revoke", "confirm": "Keep", "narrow": "Narrow",
         "suspended_note": "The legal representative has changed: the grants below are suspended. Keep or revoke "
                           "each.",
-        "new_grant": "New grant", "grant_role": "Role", "administrator": "License administrator (all matters, five "
+        "new_grant": "New grant", "grant_role": "Role", "administrator": "License administrator (names handlers; five "
                                                                          "at most)",
         "handler": "Handler", "matters": "Matters", "expires_on": "Ends on", "grant_button": "Make an invitation",
         "reauth_note": "Grants and revocations ask for your passkey again.",

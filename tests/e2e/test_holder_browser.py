@@ -164,16 +164,24 @@ def test_holder_journey(server: Server, browser: Any) -> None:
     shown = _decode_qr(lr)
     assert re.fullmatch(re.escape(server.base) + r"/p/[A-Za-z0-9_-]{22}", shown), shown
     assert "剩余" in lr.page.inner_text("#countdown")
-    scanner = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    someone = PhoneBrowser(browser, "scanner")
+    scanner = someone.page
     scanner.goto(shown)
     assert "现场亮照" in scanner.inner_text("main") and ent["representative"] in scanner.inner_text("main")
     assert "真实有效" in scanner.inner_text(".banner")
+    _check_here(someone, "presented", "zh")
     scanner.goto(shown)  # once only
     assert "已被扫描过" in scanner.inner_text(".banner")
+    _check_here(someone, "presented-again", "zh")
     _check_screen(lr, "show")
     lr.goto(f"{server.base}/holder/show")
     r = platform.post("/api/v1/verify/presentation", json={"handle": _decode_qr(lr)}).json()
     assert r["verdict"] == "valid" and r["presentation"]["name"] == ent["representative"]
+
+    lr.goto(f"{server.base}/holder/show?lang=en")
+    someone.goto(_decode_qr(lr) + "?lang=en")
+    assert "Live presentation" in scanner.inner_text("main")
+    _check_here(someone, "presented", "en")
 
     # a grant to an administrator (the passkey asked again), who enrols on their own phone
     lr.goto(f"{server.base}/holder/grants")
@@ -189,6 +197,16 @@ def test_holder_journey(server: Server, browser: Any) -> None:
     admin.goto(admin_link)
     admin.click_and_wait("button[data-passkey=enrol]", "/holder/")
 
+    # the legal representative narrows it to tax and bank (the form offers only what it holds)
+    lr.goto(f"{server.base}/holder/grants")
+    card = lr.page.locator("[data-holder]").filter(has=lr.page.locator("strong", has_text="田管理"))
+    card.locator("summary").click()
+    card.locator("input[name=all_matters]").uncheck()
+    card.locator("input[name=matters][value=tax]").check()
+    card.locator("input[name=matters][value=bank]").check()
+    with lr.page.expect_navigation(url=re.compile(r"/holder/grants$")):
+        card.locator("form[action$='/narrow'] button[type=submit]").click()
+    assert "涉税事项" in card.inner_text() and "全部业务" not in card.inner_text()
     # the administrator names a handler for tax matters only
     admin.goto(f"{server.base}/holder/grants")
     admin.page.fill("#name", "彭经办")
@@ -239,3 +257,21 @@ def test_holder_journey(server: Server, browser: Any) -> None:
     assert tampered.returncode == 1, tampered.stdout + tampered.stderr
     assert "status is 'active' in the registry; leaf" in tampered.stderr and "expires_at" in tampered.stderr
     assert httpx.get(server.base + "/healthz").status_code == 200
+
+
+def test_the_cli_invites_and_the_demo_prints_invitations(server: Server) -> None:
+    window = server.client("registrations:write")
+    ent = entity()
+    assert window.post("/api/v1/registrations", json=event("establishment", ent)).status_code == 201
+    answer = json.loads(server.cli("holders", "invite", "--uscc", ent["uscc"], "--name", ent["representative"],
+                                   "--json"))
+    assert answer["invitation_url"].startswith(f"{server.base}/holder/enrol?i=") and answer["role"] == \
+        "legal_representative"
+    assert httpx.get(answer["invitation_url"]).status_code == 200
+    printed = server.cli("holders", "invite", "--uscc", ent["uscc"], "--name", ent["representative"])
+    assert "/holder/enrol?i=" in printed and "█" in printed  # the link, and its QR in the terminal
+    refused = subprocess.run([ELICENSE, "holders", "invite", "--uscc", ent["uscc"], "--name", "别人"], env=server.env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "holders.name_not_registered" in refused.stderr
+    demo = server.cli("holders", "demo", "--count", "1")
+    assert demo.count("/holder/enrol?i=") == 1 and "virtual authenticator" in demo
