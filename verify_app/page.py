@@ -15,7 +15,7 @@ from license_service.domain.entity import EntityDetails
 from license_service.domain.numerals import format_date
 from license_service.printed import printed_lines
 
-from .report import VerificationReport
+from .report import Check, VerificationReport
 
 __all__ = ["PageRenderer"]
 
@@ -42,7 +42,10 @@ TEXT: dict[str, dict[str, Any]] = {
         "entity_status": "主体登记状态",
         "entity_statuses": {"active": "存续", "revoked": "吊销", "cancelled": "注销"},
         "historical": "以下为本版执照的登记事项（历史）；与现行登记不同之处注明现值。", "now": "现为：",
-        "ok": "通过", "failed": "未通过", "undecided": "无法确认",
+        # a check's outcome, by its effect on the verdict (verify_app/reasons.py): a license no longer in
+        # force is genuine, so its failed status check is not worded as a forgery is
+        "outcomes": {"passed": ("✓", "通过"), "not_in_force": ("!", "真实，但已失效"),
+                     "invalid": ("✕", "未通过"), "indeterminate": ("?", "无法确认")},
         "checks": {"key_known": "签名密钥为登记机关公布的密钥", "token_signature": "二维码签名完整",
                    "claims": "二维码内容与登记信息一致", "registry_status": "登记簿中的状态",
                    "pdf_integrity": "文件未被篡改", "trust_chain": "签名证书可信", "coverage": "签名覆盖整个文件",
@@ -70,7 +73,8 @@ TEXT: dict[str, dict[str, Any]] = {
                             "cancelled": "deregistered (注销)"},
         "historical": "The registered items of this version (historical); where they have changed, the current "
                       "value is noted.", "now": "now: ",
-        "ok": "passed", "failed": "failed", "undecided": "could not be decided",
+        "outcomes": {"passed": ("✓", "passed"), "not_in_force": ("!", "genuine, but not in force"),
+                     "invalid": ("✕", "failed"), "indeterminate": ("?", "could not be decided")},
         "checks": {"key_known": "Signed with a key the authority published",
                    "token_signature": "QR code signature intact", "claims": "QR code agrees with the registry",
                    "registry_status": "Status in the registry",
@@ -140,7 +144,7 @@ class PageRenderer:
         return self._env.get_template("license.html").render(
             t=t, verdict=verdict, status=key, banner={"mark": mark, "headline": headline, "explain": explain,
                                                       "reason": reason},
-            lic=lic, rows=rows, checks=[self._check(c, t) for c in data["checks"]], checked_at=data["checked_at"],
+            lic=lic, rows=rows, checks=[self._check(c, t) for c in report.checks], checked_at=data["checked_at"],
             current_url=current_url, current_label=current_label,
             entity_status=t["entity_statuses"].get(lic["entity_status"]) if lic else None)
 
@@ -158,7 +162,9 @@ class PageRenderer:
         return [(line.label, line.value) for line in left + right if line.value]
 
     @staticmethod
-    def _check(check: dict[str, Any], t: dict[str, Any]) -> dict[str, Any]:
-        """A check in words: its name and outcome in the page's language (the codes are in the JSON)."""
-        outcome = "ok" if check["ok"] else "failed"
-        return {"ok": check["ok"], "label": t["checks"].get(check["name"], check["name"]), "outcome": t[outcome]}
+    def _check(check: Check, t: dict[str, Any]) -> dict[str, Any]:
+        """A check in words: its name, and its outcome by the effect of its reason, in the page's language
+        (the codes are in the JSON)."""
+        mark, outcome = t["outcomes"][check.effect.value]
+        return {"effect": check.effect.value, "mark": mark, "label": t["checks"].get(check.name, check.name),
+                "outcome": outcome}
