@@ -44,6 +44,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "historical": "以下为本版执照的登记事项（历史）；与现行登记不同之处注明现值。", "now": "现为：",
         # a check's outcome, by its effect on the verdict (verify_app/reasons.py): a license no longer in
         # force is genuine, so its failed status check is not worded as a forgery is
+        "colon": "：",
         "outcomes": {"passed": ("✓", "通过"), "not_in_force": ("!", "真实，但已失效"),
                      "invalid": ("✕", "未通过"), "indeterminate": ("?", "无法确认")},
         "checks": {"key_known": "签名密钥为登记机关公布的密钥", "token_signature": "二维码签名完整",
@@ -73,6 +74,7 @@ TEXT: dict[str, dict[str, Any]] = {
                             "cancelled": "deregistered (注销)"},
         "historical": "The registered items of this version (historical); where they have changed, the current "
                       "value is noted.", "now": "now: ",
+        "colon": ": ",
         "outcomes": {"passed": ("✓", "passed"), "not_in_force": ("!", "genuine, but not in force"),
                      "invalid": ("✕", "failed"), "indeterminate": ("?", "could not be decided")},
         "checks": {"key_known": "Signed with a key the authority published",

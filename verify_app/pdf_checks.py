@@ -37,6 +37,15 @@ def _integrity(f: PdfFindings) -> Check:
                                         "signer's certificate")
 
 
+def _trust(f: PdfFindings) -> Check:
+    if f.trusted:
+        return Check(Reason.PDF_TRUSTED, f"signed by {f.signer}")
+    signer = f.signer or "unnamed"
+    if f.intact and f.valid:
+        return Check(Reason.PDF_UNTRUSTED, f"the signer ({signer}) does not chain to our published root")
+    return Check(Reason.PDF_UNTRUSTED, f"a signature that does not verify earns its signer ({signer}) no trust")
+
+
 def _coverage(f: PdfFindings, size: int) -> Check:
     if f.revision_problem == Reason.PDF_TRAILING_BYTES:
         end = f" (the issued revision ends at byte {f.issued_length})" if f.issued_length else ""
@@ -70,7 +79,7 @@ def _timestamp(f: PdfFindings) -> Check:
 def _long_term(f: PdfFindings) -> list[Check]:
     if f.long_term is None:
         return []
-    reason = lta_reason("lta.ok" if f.long_term else f.long_term_reason)
+    reason = lta_reason(f.long_term_reason)  # lta.ok when it passed
     return [Check(reason, "" if f.long_term else f"the long-term form's document timestamps or validation data do "
                                                  f"not prove the signature: {reason.en[0].lower()}{reason.en[1:]}",
                   on="long_term")]
@@ -86,8 +95,7 @@ def checks_of(f: PdfFindings, size: int) -> list[Check]:
         return [Check(Reason.PDF_MALFORMED, f"the file cannot be read as a signed PDF: {f.malformed}")]
     return [
         _integrity(f),
-        Check(Reason.PDF_TRUSTED, f"signed by {f.signer}") if f.trusted else
-        Check(Reason.PDF_UNTRUSTED, f"the signer ({f.signer or 'unnamed'}) does not chain to our published root"),
+        _trust(f),
         _coverage(f, size),
         _modification(f),
         _timestamp(f),

@@ -139,7 +139,9 @@ class VerificationService:
         findings = self._pdfs.validate(data, at=at)
         checks = checks_of(findings, len(data))
         if findings.token is None:
-            checks.append(Check(Reason.PDF_TOKEN_MISSING, "the signed revision's document information has no "
+            checks.append(Check(Reason.PDF_TOKEN_MISSING, "no token can be read from a file that is not a readable "
+                                                           "signed PDF" if findings.malformed else
+                                                           "the signed revision's document information has no "
                                                            "elicense-token keyword"))
             return VerificationReport(checks, None, at)
         token_checks, claims = self._token_checks(findings.token, at)
