@@ -181,3 +181,15 @@ def test_the_published_document_is_the_catalogue() -> None:
 def test_the_readme_points_to_the_codes(doc: str) -> None:
     text = (REPO_ROOT / doc).read_text()
     assert "docs/reason-codes.md" in text
+
+
+def test_the_adversarial_corpora_expect_catalogued_codes() -> None:
+    """Each attack asset names the reason codes it must get: codes a report can carry (a corpus that
+    expects a code no report carries would pass only by another of its codes)."""
+    from tests.adversarial.attacks import ATTACKS
+    from tests.adversarial.long_term_attacks import LONG_TERM_ATTACKS
+
+    expected = {code for a in ATTACKS if a.verdict is not None for code in a.reasons}
+    expected |= {code for a in LONG_TERM_ATTACKS for code in a.reasons}
+    assert expected and uncatalogued(expected) == set()
+    assert not any(Reason.of(code).reserved for code in expected)
