@@ -15,7 +15,8 @@ from license_service.domain.entity import EntityDetails
 from license_service.domain.numerals import format_date
 from license_service.printed import printed_lines
 
-from .report import VerificationReport
+from .reasons import Reason
+from .report import Check, VerificationReport
 
 __all__ = ["PageRenderer"]
 
@@ -42,7 +43,11 @@ TEXT: dict[str, dict[str, Any]] = {
         "entity_status": "主体登记状态",
         "entity_statuses": {"active": "存续", "revoked": "吊销", "cancelled": "注销"},
         "historical": "以下为本版执照的登记事项（历史）；与现行登记不同之处注明现值。", "now": "现为：",
-        "ok": "通过", "failed": "未通过", "undecided": "无法确认",
+        # a check's outcome, by its effect on the verdict (verify_app/reasons.py): a license no longer in
+        # force is genuine, so its failed status check is not worded as a forgery is
+        "colon": "：",
+        "outcomes": {"passed": ("✓", "通过"), "not_in_force": ("!", "真实，但已失效"),
+                     "invalid": ("✕", "未通过"), "indeterminate": ("?", "无法确认")},
         "checks": {"key_known": "签名密钥为登记机关公布的密钥", "token_signature": "二维码签名完整",
                    "claims": "二维码内容与登记信息一致", "registry_status": "登记簿中的状态",
                    "pdf_integrity": "文件未被篡改", "trust_chain": "签名证书可信", "coverage": "签名覆盖整个文件",
@@ -59,16 +64,6 @@ TEXT: dict[str, dict[str, Any]] = {
         "live": "现场亮照", "presented_by": "出示人", "presented_at": "出示时间",
         "live_note": "此二维码只能扫描一次，两分钟内有效。",
         "presentation_failed": ("✕", "亮照二维码无效", "请出示人刷新二维码后重新扫描。"),
-        "presentation_reasons": {
-            "presentation.unknown": "没有这个亮照二维码。",
-            "presentation.redeemed": "该二维码已被扫描过，每个二维码只能使用一次。",
-            "presentation.expired": "该二维码已过期，请出示人刷新。",
-            "presentation.holder_revoked": "出示人的持照授权已被撤销。",
-            "presentation.holder_suspended": "出示人的持照授权已暂停（法定代表人已变更）。",
-            "presentation.holder_expired": "出示人的授权已过期。",
-            "presentation.holder_not_yet": "出示人的授权尚未生效。",
-            "presentation.holder_ended": "出示人已不再持有该执照。",
-            "presentation.license_not_in_force": "所出示的执照不在有效状态。"},
     },
     "en": {
         "html_lang": "en", "other_lang": "zh", "other_html_lang": "zh-CN", "switch": "中文",
@@ -84,7 +79,9 @@ TEXT: dict[str, dict[str, Any]] = {
                             "cancelled": "deregistered (注销)"},
         "historical": "The registered items of this version (historical); where they have changed, the current "
                       "value is noted.", "now": "now: ",
-        "ok": "passed", "failed": "failed", "undecided": "could not be decided",
+        "colon": ": ",
+        "outcomes": {"passed": ("✓", "passed"), "not_in_force": ("!", "genuine, but not in force"),
+                     "invalid": ("✕", "failed"), "indeterminate": ("?", "could not be decided")},
         "checks": {"key_known": "Signed with a key the authority published",
                    "token_signature": "QR code signature intact", "claims": "QR code agrees with the registry",
                    "registry_status": "Status in the registry",
@@ -107,16 +104,6 @@ TEXT: dict[str, dict[str, Any]] = {
         "live_note": "This code can be scanned once, within two minutes.",
         "presentation_failed": ("✕", "This presented code is no good", "Ask the person to refresh the code and "
                                                                        "scan again."),
-        "presentation_reasons": {
-            "presentation.unknown": "No license was shown with this code.",
-            "presentation.redeemed": "This code was already scanned: each code works once.",
-            "presentation.expired": "This code has expired: ask the person to refresh it.",
-            "presentation.holder_revoked": "The person's holding of the license was revoked.",
-            "presentation.holder_suspended": "The person's holding is suspended (the legal representative changed).",
-            "presentation.holder_expired": "The person's grant has expired.",
-            "presentation.holder_not_yet": "The person's grant is not yet valid.",
-            "presentation.holder_ended": "The person no longer holds the license.",
-            "presentation.license_not_in_force": "The license shown is not in force."},
     },
 }
 
@@ -154,7 +141,8 @@ class PageRenderer:
         if refused is not None:  # a presented code that is used up, expired, or shown by someone who no longer may
             key = "presentation_failed"
             mark, headline, explain = t[key]
-            explain = t["presentation_reasons"].get(refused["reason"], explain)
+            meaning = Reason.of(refused["reason"])
+            explain = meaning.en if lang == "en" else meaning.zh
         live = None
         if data.get("presentation") and refused is None:
             who = data["presentation"]
@@ -178,7 +166,7 @@ class PageRenderer:
         return self._env.get_template("license.html").render(
             t=t, verdict=verdict, status=key, banner={"mark": mark, "headline": headline, "explain": explain,
                                                       "reason": reason},
-            lic=lic, rows=rows, checks=[self._check(c, t) for c in data["checks"]], checked_at=data["checked_at"],
+            lic=lic, rows=rows, checks=[self._check(c, t) for c in report.checks], checked_at=data["checked_at"],
             current_url=current_url, current_label=current_label, live=live,
             entity_status=t["entity_statuses"].get(lic["entity_status"]) if lic else None)
 
@@ -196,7 +184,9 @@ class PageRenderer:
         return [(line.label, line.value) for line in left + right if line.value]
 
     @staticmethod
-    def _check(check: dict[str, Any], t: dict[str, Any]) -> dict[str, Any]:
-        """A check in words: its name and outcome in the page's language (the codes are in the JSON)."""
-        outcome = "ok" if check["ok"] else "failed"
-        return {"ok": check["ok"], "label": t["checks"].get(check["name"], check["name"]), "outcome": t[outcome]}
+    def _check(check: Check, t: dict[str, Any]) -> dict[str, Any]:
+        """A check in words: its name, and its outcome by the effect of its reason, in the page's language
+        (the codes are in the JSON)."""
+        mark, outcome = t["outcomes"][check.effect.value]
+        return {"effect": check.effect.value, "mark": mark, "label": t["checks"].get(check.name, check.name),
+                "outcome": outcome}

@@ -11,6 +11,7 @@ from typing import Any
 from signing.keys.api import PublicKeys
 from signing.pdf_validation import PdfFindings, load_roots, validate_license_pdf
 
+from .reasons import Reason, lta_reason
 from .report import Check
 
 __all__ = ["PdfChecker", "checks_of"]
@@ -18,57 +19,90 @@ __all__ = ["PdfChecker", "checks_of"]
 _CRL_TTL = 60.0  # seconds
 
 
-#: what each of ``PdfFindings.revision_problem``'s codes means, for the report's detail
-_PROBLEMS = {
-    "pdf.trailing_bytes": "bytes follow the last revision's end (%%EOF): not part of any signed revision",
-    "pdf.info_changed": "a revision after the seal changes the document information dictionary",
-    "pdf.metadata_changed": "a revision after the seal changes the XMP metadata",
-    "pdf.trailer_changed": "a revision after the seal names another catalog or adds encryption",
+#: the modification check's detail for each of ``PdfFindings.revision_problem``'s codes
+_CHANGED = {
+    Reason.PDF_INFO_CHANGED: "a revision after the seal changes the document information dictionary",
+    Reason.PDF_METADATA_CHANGED: "a revision after the seal changes the XMP metadata",
+    Reason.PDF_TRAILER_CHANGED: "a revision after the seal names another catalog or adds encryption",
 }
 
 
-def _coverage(f: PdfFindings) -> Check:
-    if f.revision_problem == "pdf.trailing_bytes":
-        return Check("coverage", False, "pdf.trailing_bytes", _PROBLEMS["pdf.trailing_bytes"])
-    return Check("coverage", f.entire_file, "pdf.entire_file" if f.entire_file else "pdf.partial_coverage")
+def _integrity(f: PdfFindings) -> Check:
+    if f.intact and f.valid:
+        return Check(Reason.PDF_INTACT)
+    if not f.intact:
+        return Check(Reason.PDF_NOT_INTACT, "the digest of the signed bytes is not the one the signature signs: "
+                                            "the signed content was changed")
+    return Check(Reason.PDF_NOT_INTACT, "the signed bytes are intact, but the signature does not verify with the "
+                                        "signer's certificate")
+
+
+def _trust(f: PdfFindings) -> Check:
+    if f.trusted:
+        return Check(Reason.PDF_TRUSTED, f"signed by {f.signer}")
+    signer = f.signer or "unnamed"
+    if f.intact and f.valid:
+        return Check(Reason.PDF_UNTRUSTED, f"the signer ({signer}) does not chain to our published root")
+    return Check(Reason.PDF_UNTRUSTED, f"a signature that does not verify earns its signer ({signer}) no trust")
+
+
+def _coverage(f: PdfFindings, size: int) -> Check:
+    if f.revision_problem == Reason.PDF_TRAILING_BYTES:
+        end = f" (the issued revision ends at byte {f.issued_length})" if f.issued_length else ""
+        return Check(Reason.PDF_TRAILING_BYTES, f"bytes follow the last revision's end (%%EOF) in this {size}-byte "
+                                                f"file{end}: they are part of no signed revision")
+    if f.entire_file:
+        return Check(Reason.PDF_ENTIRE_FILE)
+    covered = f"{f.sealed_length} of its {size} bytes" if f.sealed_length is not None else "part of it"
+    return Check(Reason.PDF_PARTIAL_COVERAGE, f"the signature covers {covered}, not the whole file")
 
 
 def _modification(f: PdfFindings) -> Check:
     if f.unmodified:
-        return Check("modification", True, "pdf.unmodified")
-    if f.revision_problem in _PROBLEMS and f.revision_problem != "pdf.trailing_bytes":
-        return Check("modification", False, "pdf.modified", _PROBLEMS[f.revision_problem])
-    return Check("modification", False, "pdf.modified", f"changed after signing ({f.modification_level})")
+        return Check(Reason.PDF_UNMODIFIED)
+    problem = Reason.of(f.revision_problem) if f.revision_problem else None
+    if problem in _CHANGED:
+        return Check(Reason.PDF_MODIFIED, _CHANGED[problem])
+    return Check(Reason.PDF_MODIFIED, f"changed after signing (pyHanko's modification level: {f.modification_level})")
 
 
-def _long_term_reason(reason: str | None) -> str:
-    return reason if reason and reason.startswith("pdf.") else f"pdf.{reason}"
+def _timestamp(f: PdfFindings) -> Check:
+    if f.timestamp_trusted:
+        when = f" at {f.signed_at.isoformat()}" if f.signed_at else ""
+        return Check(Reason.PDF_TIMESTAMP_OK, f"timestamped{when}")
+    if f.timestamp_trusted is None:
+        return Check(Reason.PDF_TIMESTAMP_MISSING_OR_UNTRUSTED, "the signature carries no timestamp")
+    return Check(Reason.PDF_TIMESTAMP_MISSING_OR_UNTRUSTED, "the signature's timestamp does not verify, or its TSA "
+                                                            "does not chain to the published root")
 
 
-def checks_of(f: PdfFindings) -> list[Check]:
-    """One check per finding: integrity, trust, coverage (``pdf.trailing_bytes`` for bytes after the
-    last revision), modification (``pdf.modified`` for anything after the seal but DSS updates and
-    document timestamps; the detail names an edit of the document information, the XMP metadata or
-    the trailer), timestamp, signer status and, for a long-term form, its document timestamps and
-    validation data."""
+def _long_term(f: PdfFindings) -> list[Check]:
+    if f.long_term is None:
+        return []
+    reason = lta_reason(f.long_term_reason)  # lta.ok when it passed
+    return [Check(reason, "" if f.long_term else f"the long-term form's document timestamps or validation data do "
+                                                 f"not prove the signature: {reason.en[0].lower()}{reason.en[1:]}",
+                  on="long_term")]
+
+
+def checks_of(f: PdfFindings, size: int) -> list[Check]:
+    """One check per finding of a ``size``-byte file: integrity, trust, coverage (``pdf.trailing_bytes``
+    for bytes after the last revision), modification (``pdf.modified`` for anything after the seal but
+    DSS updates and document timestamps; the detail names an edit of the document information, the XMP
+    metadata or the trailer), timestamp, signer status and, for a long-term form, its document
+    timestamps and validation data (``reasons.lta_reason``)."""
     if f.malformed:
-        return [Check("pdf_integrity", False, "pdf.malformed", f.malformed)]
+        return [Check(Reason.PDF_MALFORMED, f"the file cannot be read as a signed PDF: {f.malformed}")]
     return [
-        Check("pdf_integrity", f.intact and f.valid, "pdf.intact" if f.intact and f.valid else "pdf.not_intact"),
-        Check("trust_chain", f.trusted, "pdf.trusted" if f.trusted else "pdf.untrusted",
-              "" if f.trusted else "the signer does not chain to our published root"),
-        _coverage(f),
+        _integrity(f),
+        _trust(f),
+        _coverage(f, size),
         _modification(f),
-        Check("timestamp", bool(f.timestamp_trusted),
-              "pdf.timestamp_ok" if f.timestamp_trusted else "pdf.timestamp_missing_or_untrusted"),
-        Check("signer_status", f.signer_revoked_at is None,
-              "pdf.signer_not_revoked" if f.signer_revoked_at is None else "pdf.signer_compromised",
-              "" if f.signer_revoked_at is None else
-              f"sealed after its key was revoked for compromise ({f.signer_revoked_at.isoformat()})"),
-        *([] if f.long_term is None else [Check(
-            "long_term", f.long_term, "pdf.long_term_ok" if f.long_term else _long_term_reason(f.long_term_reason),
-            "" if f.long_term else "the long-term form's document timestamp or validation data does "
-                                   "not prove the signature")]),
+        _timestamp(f),
+        Check(Reason.PDF_SIGNER_NOT_REVOKED) if f.signer_revoked_at is None else
+        Check(Reason.PDF_SIGNER_COMPROMISED, f"sealed after its certificate was revoked for key compromise "
+                                             f"({f.signer_revoked_at.isoformat()})"),
+        *_long_term(f),
     ]
 
 

@@ -13,23 +13,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from license_service.holders.presentations import redeem
+from license_service.holders.presentations import Redemption, redeem
 
+from .reasons import Reason
 from .report import Check, VerificationReport
 from .service import VerificationService
 
 __all__ = ["PresentationVerifier"]
-
-_FAILED = {
-    "presentation.unknown": "no QR code was shown with this handle",
-    "presentation.redeemed": "this QR code was already scanned: a presented code is good for one scan",
-    "presentation.expired": "this QR code has expired: ask the holder to refresh it",
-    "presentation.holder_revoked": "the person who showed it no longer holds the license (revoked)",
-    "presentation.holder_suspended": "the person who showed it is suspended (the legal representative changed)",
-    "presentation.holder_expired": "the grant of the person who showed it has expired",
-    "presentation.holder_not_yet": "the grant of the person who showed it is not yet valid",
-    "presentation.holder_ended": "the person who showed it no longer holds the license (the holding ended)",
-}
 
 
 class PresentationVerifier:
@@ -44,16 +34,27 @@ class PresentationVerifier:
         with self._write_lock, self._write_sessions.begin() as s:
             r = redeem(s.connection(), handle, by=by, at=at)
         if not r.ok or r.presenter is None:
-            return VerificationReport([Check("presentation", False, r.reason, _FAILED.get(r.reason, ""))], None, at)
+            return VerificationReport([Check(Reason.of(r.reason), _detail(r))], None, at)
         who = r.presenter
         token = self._service.current_token(who["uscc"])
         if token is None:
-            return VerificationReport([Check("presentation", False, "presentation.unknown",
-                                             "the entity has no license")], None, at)
+            return VerificationReport([Check(Reason.PRESENTATION_UNKNOWN, "the entity has no license")], None, at)
         report = self._service.verify_token(token, at=at)
         in_force = report.status == "current"
-        check = Check("presentation", in_force, "presentation.ok" if in_force else "presentation.license_not_in_force",
-                      f"shown by the {who['role']} at {who['presented_at']}" if in_force else
-                      "the license shown is not in force")
+        check = Check(Reason.PRESENTATION_OK, f"shown by the {who['role']} at {who['presented_at']}") if in_force \
+            else Check(Reason.PRESENTATION_LICENSE_NOT_IN_FORCE,
+                       f"the license shown is {report.status or 'not verifiable'}")
         return replace(report, checks=[*report.checks, check], extra={**report.extra, "presentation": who},
                        _timeless=None)
+
+
+def _detail(r: Redemption) -> str:
+    """What was found, for a code that is no good."""
+    if r.reason == Reason.PRESENTATION_REDEEMED and r.when:
+        return f"scanned already, at {r.when.isoformat()}"
+    if r.reason == Reason.PRESENTATION_EXPIRED and r.when:
+        return f"expired at {r.when.isoformat()}, unscanned"
+    if r.presenter is not None:
+        return f"shown by the {r.presenter['role']} at {r.presenter['presented_at']}, whose holding is " \
+               f"{r.reason.rsplit('_', 1)[-1] if 'not_yet' not in r.reason else 'not yet valid'}"
+    return "no code was shown with this handle"

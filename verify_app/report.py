@@ -1,9 +1,11 @@
 """The verification report (DESIGN.md REPORT): a verdict plus one entry per check, each with a
-stable reason code. Judgements are data; the verdict is derived in one place (:func:`verdict_of`)."""
+stable reason code from the catalogue (``reasons.py``; ``docs/reason-codes.md``). Judgements are data;
+the verdict is derived in one place (:func:`verdict_of`) from the codes' effects."""
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -11,7 +13,9 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Check", "Verdict", "VerificationReport", "verdict_of"]
+from .reasons import Effect, Reason
+
+__all__ = ["Check", "Verdict", "VerificationReport", "genuine", "verdict_of"]
 
 
 class Verdict(enum.StrEnum):
@@ -23,27 +27,56 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Check:
-    """One check. ``reason`` is a stable code (``token.signature``, ``pdf.modified``...).
-    A failed check with ``indeterminate`` set makes the verdict indeterminate rather than invalid."""
+    """One check: a catalogued :class:`~verify_app.reasons.Reason` (which gives the check's name, whether
+    it passed and its effect on the verdict) and ``detail``, a sentence for people saying what was found.
+    ``on`` names the check when the reason belongs to more than one (``pdf.trailing_bytes``)."""
 
-    name: str
-    ok: bool
-    reason: str
+    reason: Reason
     detail: str = ""
-    indeterminate: bool = False
+    on: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reason, Reason):  # a bare string would be a code outside the catalogue
+            raise TypeError(f"a check's reason is a catalogued Reason, not {self.reason!r}")
+        if self.on is not None and self.on not in self.reason.checks:
+            raise ValueError(f"{self.reason.value} is not a reason of the {self.on} check")
+
+    @property
+    def name(self) -> str:
+        return self.on or self.reason.checks[0]
+
+    @property
+    def ok(self) -> bool:
+        """The check passed; a license no longer in force fails its status check (``not_in_force``)."""
+        return self.reason.ok
+
+    @property
+    def effect(self) -> Effect:
+        return self.reason.effect
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "ok": self.ok, "reason": self.reason, "detail": self.detail}
+        return {"name": self.name, "ok": self.ok, "reason": self.reason.value, "detail": self.detail}
+
+
+def genuine(checks: Iterable[Check]) -> bool:
+    """No check says the object is not ours, altered, or undecidable (each passed or found it merely
+    no longer in force)."""
+    return all(c.effect in (Effect.PASSED, Effect.NOT_IN_FORCE) for c in checks)
 
 
 def verdict_of(checks: list[Check], status: str | None) -> Verdict:
-    """invalid if any check failed outright; else indeterminate if any could not be decided; else
-    valid when the registry says current, not_in_force otherwise."""
-    if any(not c.ok and not c.indeterminate for c in checks):
+    """From the checks' effects (``reasons.Effect``) and the registry status: invalid if any check
+    found the object not ours or altered; else indeterminate if any could not be decided, or there is
+    no registry status; else not_in_force if any check found it no longer in force or the status is
+    not ``current``; else valid."""
+    effects = {c.effect for c in checks}
+    if Effect.INVALID in effects:
         return Verdict.INVALID
-    if any(not c.ok for c in checks) or status is None:
+    if Effect.INDETERMINATE in effects or status is None:
         return Verdict.INDETERMINATE
-    return Verdict.VALID if status == "current" else Verdict.NOT_IN_FORCE
+    if Effect.NOT_IN_FORCE in effects or status != "current":
+        return Verdict.NOT_IN_FORCE
+    return Verdict.VALID
 
 
 @dataclass

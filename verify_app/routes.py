@@ -87,10 +87,13 @@ Platform = Annotated[Principal, Depends(_platform)]
 
 
 class CheckOut(BaseModel):
-    name: str
-    ok: bool
-    reason: str
-    detail: str
+    name: str = Field(description="the check (key_known, token_signature, claims, registry_status, ...)")
+    ok: bool = Field(description="true only when the check passed: a license no longer in force fails its "
+                                 "registry_status check, and the verdict is not_in_force")
+    reason: str = Field(description="a stable reason code; every code, its check, its effect on the verdict "
+                                    "and its meaning: docs/reason-codes.md")
+    detail: str = Field(description="what was found, for people (dates, versions, expected and found values); "
+                                    "its wording may change: program against reason")
 
 
 class LogEvidenceOut(BaseModel):

@@ -24,12 +24,14 @@ from license_service.urls import token_of
 from signing.keys.api import PublicKeys
 from signing.tokens import CachingVerifier, InvalidToken
 
+from . import details
 from .evidence import LogEvidence
 from .freshness import Generation, RegistryCache, usccs_of_leaves
 from .pdf_checks import PdfChecker, checks_of
 from .public_view import Found
+from .reasons import ENTITY_STATUS, LICENSE_STATUS, Reason
 from .recorder import VerificationRecorder
-from .report import Check, VerificationReport
+from .report import Check, VerificationReport, genuine
 
 __all__ = ["VerificationService"]
 
@@ -81,13 +83,12 @@ class VerificationService:
         try:
             claims = self._tokens.verify(token, at=at)
         except InvalidToken as e:
-            if e.reason == "token.unknown_kid":
-                return [Check("key_known", False, e.reason, "the token names a key we never published")], None
-            return [Check("token_signature", False, e.reason, "the token is not intact or not ours")], None
-        checks = [Check("key_known", True, "key.known"), Check("token_signature", True, "token.signature_ok")]
+            reason = Reason.of(e.reason)
+            return [Check(reason, details.token_refused(reason, token, self._tokens.keyring))], None
+        checks = [Check(Reason.KEY_KNOWN), Check(Reason.TOKEN_SIGNATURE_OK)]
         bad = malformed_claims(claims)
         if bad:
-            checks.append(Check("claims", False, "claims.malformed", f"missing or mistyped: {', '.join(bad)}"))
+            checks.append(Check(Reason.CLAIMS_MALFORMED, f"missing or mistyped: {', '.join(bad)}"))
             return checks, None
         return checks, claims
 
@@ -95,8 +96,8 @@ class VerificationService:
     def _registry_checks(claims: dict[str, Any], found: Found | None,
                          token: str) -> tuple[list[Check], Found | None]:
         if found is None:
-            return [Check("registry_status", False, "registry.unknown_license",
-                          "signed with our key but not in the registry", indeterminate=True)], None
+            return [Check(Reason.REGISTRY_UNKNOWN_LICENSE, f"signed with our key, but the registry holds no license "
+                                                           f"{claims['sn']} version {claims['ver']}")], None
         lic, entity = found.lic, found.record["entity"]
         mismatched = registry_mismatches(
             claims, uscc=lic.uscc, version=lic.version, issued_at=lic.issued_at, record_digest=lic.record_digest,
@@ -104,14 +105,13 @@ class VerificationService:
         if token != lic.token:  # the same signed content spelled otherwise (a malleated signature)
             mismatched.append("token")
         if mismatched:
-            return [Check("claims", False, "claims.registry_mismatch",
-                          f"claims disagree with the registry: {', '.join(mismatched)}")], None
-        return [Check("claims", True, "claims.match_registry"),
-                Check("registry_status", True, f"registry.{lic.status}")], found
+            return [Check(Reason.CLAIMS_REGISTRY_MISMATCH, details.claim_mismatches(claims, found, mismatched))], None
+        return [Check(Reason.CLAIMS_MATCH_REGISTRY),
+                Check(LICENSE_STATUS[lic.status], details.license_status(found))], found
 
     def _report(self, checks: list[Check], found: Found | None, at: datetime,
                 checkpoint: SignedCheckpoint | None = None) -> VerificationReport:
-        if found is None or not all(c.ok for c in checks):
+        if found is None or not genuine(checks):
             return VerificationReport(checks, None, at, subject_uscc=found.lic.uscc if found else None)
         latest = checkpoint or self.evidence.latest()
         return VerificationReport(checks, found.lic.status, at, found.public,
@@ -142,9 +142,12 @@ class VerificationService:
     def verify_pdf(self, data: bytes, *, at: datetime) -> VerificationReport:
         """A license PDF: pyHanko's checks, then its embedded token, then token-PDF-registry agreement."""
         findings = self._pdfs.validate(data, at=at)
-        checks = checks_of(findings)
+        checks = checks_of(findings, len(data))
         if findings.token is None:
-            checks.append(Check("agreement", False, "pdf.token_missing", "the PDF carries no license token"))
+            checks.append(Check(Reason.PDF_TOKEN_MISSING, "no token can be read from a file that is not a readable "
+                                                           "signed PDF" if findings.malformed else
+                                                           "the signed revision's document information has no "
+                                                           "elicense-token keyword"))
             return VerificationReport(checks, None, at)
         token_checks, claims = self._token_checks(findings.token, at)
         checks += token_checks
@@ -159,9 +162,13 @@ class VerificationService:
             issued = data
             if findings.long_term and findings.unmodified and findings.issued_length is not None:
                 issued = data[:findings.issued_length]
-            same = hashlib.sha256(issued).hexdigest() == found.lic.pdf_sha256
-            checks.append(Check("agreement", same, "pdf.matches_registry" if same else "pdf.registry_mismatch",
-                                "" if same else "this file is not the document issued for this license"))
+            digest = hashlib.sha256(issued).hexdigest()
+            what = "its issued revision" if issued is not data else "the file"
+            checks.append(Check(Reason.PDF_MATCHES_REGISTRY, f"{what} is the document issued (SHA-256 {digest[:16]}…)")
+                          if digest == found.lic.pdf_sha256 else
+                          Check(Reason.PDF_REGISTRY_MISMATCH, f"{what} has SHA-256 {digest[:16]}…; the document issued "
+                                f"as version {found.lic.version} of license {found.lic.serial} has "
+                                f"{found.lic.pdf_sha256[:16]}…"))
         return self._report(checks, found, at)
 
     # -- entities -------------------------------------------------------------------------------
@@ -169,9 +176,9 @@ class VerificationService:
         """Is this USCC a registered entity in good standing, does the name match, which license is current."""
         found = self._find(uscc.value, None)
         if found is None:
-            return VerificationReport([Check("registry_status", False, "entity.unknown",
-                                             "no entity is registered with this USCC")], None, at)
-        checks = [Check("registry_status", True, f"entity.{found.row.entity_status}")]
+            return VerificationReport([Check(Reason.ENTITY_UNKNOWN, f"no entity is registered with {uscc.value}")],
+                                      None, at)
+        checks = [Check(ENTITY_STATUS[found.row.entity_status], details.entity_status(found))]
         if name is not None:
             checks.append(self._name_check(uscc.value, name.strip(), found.record["entity"]["name"] or ""))
         report = self._report(checks, found, at)
@@ -182,13 +189,13 @@ class VerificationService:
         """Does ``name`` match; if not, was it the entity's name once (曾用名: say until when, and the
         name now), which is not a forgery but no longer names it."""
         if name == registered:
-            return Check("name", True, "entity.name_matches")
+            return Check(Reason.ENTITY_NAME_MATCHES)
         with self._engine.connect() as c:
             until = former_names(c, uscc).get(name)
         if until is not None:
-            return Check("name", False, "entity.former_name",
+            return Check(Reason.ENTITY_FORMER_NAME,
                          f"a former name of this entity, until {until.isoformat()}; its name now is {registered}")
-        return Check("name", False, "entity.name_mismatch", "not the entity's name, now or before")
+        return Check(Reason.ENTITY_NAME_MISMATCH, "not the entity's name, now or before")
 
     # -- records --------------------------------------------------------------------------------
     def record(self, client_id: str, channel: str, report: VerificationReport) -> None:

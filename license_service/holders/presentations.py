@@ -48,6 +48,8 @@ class Redemption:
 
     reason: str
     presenter: dict[str, Any] | None = None
+    #: when a used code was scanned, or when an unused one expired
+    when: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -62,7 +64,7 @@ _CLAIM = (update(Presentation).where((_P.c.handle_sha256 == bindparam("digest"))
                            & (_P.c.expires_at > bindparam("at")))
           .values(redeemed_at=bindparam("at"), redeemed_by=bindparam("by"))
           .returning(_P.c.holder_id, _P.c.created_at, _P.c.expires_at))
-_SEEN = select(_P.c.redeemed_at).where(_P.c.handle_sha256 == bindparam("digest"))
+_SEEN = select(_P.c.redeemed_at, _P.c.expires_at).where(_P.c.handle_sha256 == bindparam("digest"))
 _PRESENTER = select(_H.c.uscc, _H.c.role, _H.c.name, _H.c.scope, _H.c.status, _H.c.not_before, _H.c.expires_at,
                     _E.c.entity_kind).join(_E, _E.c.uscc == _H.c.uscc).where(_H.c.holder_id == bindparam("holder"))
 
@@ -78,7 +80,9 @@ def redeem(c: Connection, handle: str, *, by: str, at: datetime) -> Redemption:
         seen = c.execute(_SEEN, {"digest": digest}).one_or_none()
         if seen is None:
             return Redemption("presentation.unknown")
-        return Redemption("presentation.redeemed" if seen.redeemed_at is not None else "presentation.expired")
+        if seen.redeemed_at is not None:
+            return Redemption("presentation.redeemed", when=seen.redeemed_at)
+        return Redemption("presentation.expired", when=seen.expires_at)
     h = c.execute(_PRESENTER, {"holder": won.holder_id}).one()
     status = effective_status(h, at)
     role = HolderRole(h.role)

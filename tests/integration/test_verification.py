@@ -90,6 +90,61 @@ def test_lifecycle_verdicts_through_every_channel(anon: TestClient, registrar: T
     assert verifier.get(f"/api/v1/verify/entity/{ent['uscc']}").json()["verdict"] == "not_in_force"
 
 
+def _status_check(rep: dict[str, Any]) -> dict[str, Any]:
+    return next(c for c in rep["checks"] if c["name"] == "registry_status")
+
+
+def test_a_license_no_longer_in_force_fails_its_status_check_yet_is_genuine(
+        anon: TestClient, registrar: TestClient, verifier: TestClient) -> None:
+    """``ok`` means the check passed: a superseded or revoked license's registry_status check is
+    ``ok: false`` with ``registry.superseded``/``registry.revoked`` and a detail saying when and by
+    which version, while the verdict stays not_in_force (genuine), the license shown; every other
+    check passed. The entity check of a revoked entity likewise."""
+    ent = entity()
+    v1 = _issue(registrar, ent)["license"]
+    pdf1 = _pdf(registrar, v1)
+    for rep in _all_channels(anon, verifier, v1, pdf1):
+        assert _status_check(rep)["ok"] is True and _status_check(rep)["reason"] == "registry.current", rep
+    v2 = _issue(registrar, {**ent, "address": "吉首市人民路2号"}, "change",
+                decided_at="2019-03-01T10:00:00+08:00")["license"]
+    for rep in _all_channels(anon, verifier, v1, pdf1):
+        assert (rep["verdict"], rep["status"]) == ("not_in_force", "superseded"), rep
+        status = _status_check(rep)
+        assert (status["ok"], status["reason"]) == (False, "registry.superseded"), status
+        assert "2019-03-01T02:00:00+00:00" in status["detail"] and "by version 2" in status["detail"], status
+        assert v2["license_id"] in status["detail"]
+        assert all(c["ok"] for c in rep["checks"] if c["name"] != "registry_status"), rep
+        assert rep["license"]["license_id"] == v1["license_id"]
+    _issue(registrar, {"uscc": ent["uscc"]}, "revocation", decided_at="2020-01-02T10:00:00+08:00", reason="吊销")
+    for rep in _all_channels(anon, verifier, v2, _pdf(registrar, v2)):
+        assert (rep["verdict"], rep["status"]) == ("not_in_force", "revoked"), rep
+        status = _status_check(rep)
+        assert (status["ok"], status["reason"]) == (False, "registry.revoked"), status
+        assert "revoked" in status["detail"] and "2020-01-02T02:00:00+00:00" in status["detail"], status
+    by_entity = verifier.get(f"/api/v1/verify/entity/{ent['uscc']}").json()
+    assert by_entity["verdict"] == "not_in_force" and by_entity["license"]["license_id"] == v2["license_id"]
+    assert _status_check(by_entity) == {"name": "registry_status", "ok": False, "reason": "entity.revoked",
+                                        "detail": "registered, but its license was revoked (吊销) at "
+                                                  "2020-01-02T02:00:00+00:00"}
+
+
+def test_the_page_words_a_status_no_longer_in_force_as_genuine_not_failed(
+        anon: TestClient, registrar: TestClient) -> None:
+    """The public page says what each check's outcome means: a superseded license's status check reads
+    "genuine, but not in force" (真实，但已失效), never "failed" (未通过) as a forgery would."""
+    ent = entity()
+    v1 = _issue(registrar, ent)["license"]
+    _issue(registrar, {**ent, "address": "吉首市人民路2号"}, "change", decided_at="2019-03-01T10:00:00+08:00")
+    zh, en = anon.get(f"/v/{v1['token']}").text, anon.get(f"/v/{v1['token']}", params={"lang": "en"}).text
+    assert '<li data-effect="not_in_force"><span aria-hidden="true">!</span> 登记簿中的状态：真实，但已失效</li>' in zh
+    assert "未通过" not in zh and "✕" not in zh
+    assert ('<li data-effect="not_in_force"><span aria-hidden="true">!</span> Status in the registry: genuine, '
+            'but not in force</li>') in en
+    assert "failed" not in en
+    forged = anon.get(f"/v/{v1['token'][:-4]}AAAA").text
+    assert "二维码签名完整：未通过" in forged and 'data-effect="invalid"' in forged
+
+
 def test_cancelled_license(anon: TestClient, registrar: TestClient, verifier: TestClient) -> None:
     ent = entity("cooperative", name="湘西茶叶专业合作社")
     lic = _issue(registrar, ent)["license"]
@@ -123,6 +178,8 @@ def test_a_former_name_is_named_as_one(verifier: TestClient, registrar: TestClie
     name = next(c for c in r["checks"] if c["name"] == "name")
     assert name == {"name": "name", "ok": False, "reason": "entity.former_name",
                     "detail": "a former name of this entity, until 2019-03-01; its name now is 湘西新名科技有限公司"}
+    # genuine, but no longer its name: not in force, not a forgery
+    assert r["verdict"] == "not_in_force" and r["license"]["name"] == "湘西新名科技有限公司"
     now = verifier.get(f"/api/v1/verify/entity/{ent['uscc']}", params={"name": "湘西新名科技有限公司"}).json()
     assert now["verdict"] == "valid"
 
@@ -198,6 +255,7 @@ def test_corpus_attack(corpus: list[Any], verifier: TestClient) -> None:
             assert body["license"] is None and body["status"] is None
             failed = {c["reason"] for c in body["checks"] if not c["ok"]}
             assert failed & attack.reasons, (path.name, failed)
+            assert all(c["detail"] for c in body["checks"] if not c["ok"]), (path.name, body)
         seen.append(path.name)
     assert len(seen) == 15
 
@@ -245,6 +303,7 @@ def token_corpus(client_for: Client, keys_dir: Path) -> dict[str, tuple[str, str
 
 
 def test_token_corpus(token_corpus: dict[str, tuple[str, str]], verifier: TestClient, anon: TestClient) -> None:
+    details: dict[str, str] = {}
     for name, (token, reason) in token_corpus.items():
         for r in (verifier.post("/api/v1/verify/token", json={"token": token}),
                   anon.get(f"/v/{token}", headers={"Accept": "application/json"})):
@@ -252,8 +311,18 @@ def test_token_corpus(token_corpus: dict[str, tuple[str, str]], verifier: TestCl
             body = r.json()
             assert body["verdict"] == "invalid", (name, body)
             assert reason in {c["reason"] for c in body["checks"] if not c["ok"]}, (name, body)
+            assert all(c["detail"] for c in body["checks"] if not c["ok"]), (name, body)
+            details[name] = next(c["detail"] for c in body["checks"] if c["reason"] == reason)
         page = anon.get(f"/v/{token}")
         assert page.status_code == 200 and 'class="banner invalid"' in page.text, name
+    # each detail says what was found in this token
+    assert 'alg "none"' in details["alg_none"] and 'alg "HS256"' in details["hs256_keyed_with_public_key_pem"]
+    assert f'kid "{"x" * 43}"' in details["unknown_kid"]
+    assert details["expired"].startswith("the token expired at 20")
+    assert details["not_yet_valid"].startswith("the token is not valid before 20")
+    assert details["oversized"].startswith("the token is ") and "over 2048" in details["oversized"]
+    assert "with the key" in details["one_payload_character_changed"]
+    assert details["our_key_but_claims_disagree_with_registry"].endswith('rep (token "冒名", registry "向喆")')
 
 
 # -- limits -------------------------------------------------------------------------------------------
