@@ -66,6 +66,14 @@ def _within(inner: Scope, outer: Scope) -> Scope | None:
     return Scope(common) if common else None
 
 
+def _usable(inv: HolderInvitation, at: datetime) -> HolderInvitation:
+    if inv.used_at is not None:
+        raise HolderRefused("this invitation was already used: ask for a new one", code="holders.invitation_used")
+    if at >= inv.expires_at:
+        raise HolderRefused("this invitation has expired: ask for a new one", code="holders.invitation_expired")
+    return inv
+
+
 @dataclass(frozen=True)
 class IssuedInvitation:
     invitation_id: str
@@ -162,11 +170,7 @@ class HolderLedger:
                                 code="holders.invitation_unknown")
         if uscc is not None and inv.uscc != uscc:
             raise HolderRefused("this invitation is for another entity", code="holders.invitation_other_entity")
-        if inv.used_at is not None:
-            raise HolderRefused("this invitation was already used: ask for a new one", code="holders.invitation_used")
-        if at >= inv.expires_at:
-            raise HolderRefused("this invitation has expired: ask for a new one", code="holders.invitation_expired")
-        return inv
+        return _usable(inv, at)
 
     @staticmethod
     def open_invitation_by_id(s: Session, invitation_id: str, *, at: datetime) -> HolderInvitation:
@@ -174,11 +178,7 @@ class HolderLedger:
         inv = s.get(HolderInvitation, invitation_id)
         if inv is None:
             raise HolderRefused("no such invitation", code="holders.invitation_unknown")
-        if inv.used_at is not None:
-            raise HolderRefused("this invitation was already used: ask for a new one", code="holders.invitation_used")
-        if at >= inv.expires_at:
-            raise HolderRefused("this invitation has expired: ask for a new one", code="holders.invitation_expired")
-        return inv
+        return _usable(inv, at)
 
     # -- binding --------------------------------------------------------------------------------
     def bind(self, s: Session, inv: HolderInvitation, *, credential_id: str, public_key: bytes, sign_count: int,

@@ -166,6 +166,15 @@ def _require(pages: HolderPages, request: Request, s: Session, *, csrf: str | No
     return signed
 
 
+def _signed_page(pages: HolderPages, request: Request, s: Session) -> SignedIn | Response:
+    """The signed-in holder for a page, or where to go instead (the passkeys' host, or sign-in)."""
+    moved = _on_host(pages, request)
+    if moved is not None:
+        return moved
+    signed = _signed_in(pages, request, s)
+    return signed if signed is not None else _redirect("/holder/sign-in" + _q(request))
+
+
 def _on_host(pages: HolderPages, request: Request) -> RedirectResponse | None:
     """Passkeys are bound to one host name: a page asked for on another (``127.0.0.1`` in development)
     is sent to the same path on the right one."""
@@ -345,13 +354,10 @@ def _scope_words(scope: str, lang: str) -> str:
 
 @router.get("/")
 def home(request: Request, pages: PagesDep, lang: LangDep) -> Response:
-    moved = _on_host(pages, request)
-    if moved:
-        return moved
     with pages.runtime.sessions() as s:
-        signed = _signed_in(pages, request, s)
-        if signed is None:
-            return _redirect("/holder/sign-in" + _q(request))
+        signed = _signed_page(pages, request, s)
+        if not isinstance(signed, SignedIn):
+            return signed
         entity = pages.runtime.registry.entity(signed.holder.uscc)
         assert entity is not None
         current = next((lic for lic in entity["licenses"] if lic["version"] == entity["current_version"]), None)
@@ -386,14 +392,11 @@ def license_pdf(request: Request, pages: PagesDep,
 @_guarded
 def show(request: Request, pages: PagesDep, lang: LangDep) -> Response:
     """A new single-use QR of ``/p/{handle}``, valid for two minutes: opening the page again refreshes it."""
-    moved = _on_host(pages, request)
-    if moved:
-        return moved
     at = now()
     with pages.runtime.write_sessions.begin() as s:
-        signed = _signed_in(pages, request, s)
-        if signed is None:
-            return _redirect("/holder/sign-in" + _q(request))
+        signed = _signed_page(pages, request, s)
+        if not isinstance(signed, SignedIn):
+            return signed
         handle, expires = presentations.create(s, signed.holder, at)
     url = f"{pages.runtime.settings.public_base_url}{presentations.PRESENTATION_PATH}{handle}"
     seconds = int((expires - at).total_seconds())
@@ -422,13 +425,10 @@ def _grant_rows(pages: HolderPages, s: Session, signed: SignedIn, lang: str) -> 
 
 @router.get("/grants")
 def grants_page(request: Request, pages: PagesDep, lang: LangDep) -> Response:
-    moved = _on_host(pages, request)
-    if moved:
-        return moved
     with pages.runtime.sessions() as s:
-        signed = _signed_in(pages, request, s)
-        if signed is None:
-            return _redirect("/holder/sign-in" + _q(request))
+        signed = _signed_page(pages, request, s)
+        if not isinstance(signed, SignedIn):
+            return signed
         return _render(pages, "grants.html", lang, signed=signed, rows=_grant_rows(pages, s, signed, lang),
                        may_grant=signed.holder.role != HolderRole.HANDLER.value,
                        is_representative=signed.holder.role == HolderRole.LEGAL_REPRESENTATIVE.value,
@@ -490,7 +490,7 @@ def revoke(holder_id: HolderIdPath, request: Request, pages: PagesDep, lang: Lan
         signed = _require(pages, request, s, csrf=csrf, fresh=True)
         pages.runtime.holders.revoke(s, _target(s, holder_id), by=signed.holder, reason="revoked_by_grantor",
                                      at=now())
-    return _redirect("/holder/grants" + ("?lang=en" if lang == "en" else ""))
+    return _redirect("/holder/grants" + _q(request))
 
 
 @router.post("/grants/{holder_id}/confirm")
@@ -500,7 +500,7 @@ def confirm(holder_id: HolderIdPath, request: Request, pages: PagesDep, lang: La
     with pages.runtime.write_sessions.begin() as s:
         signed = _require(pages, request, s, csrf=csrf, fresh=True)
         pages.runtime.holders.confirm(s, _target(s, holder_id), by=signed.holder, at=now())
-    return _redirect("/holder/grants" + ("?lang=en" if lang == "en" else ""))
+    return _redirect("/holder/grants" + _q(request))
 
 
 @router.post("/grants/{holder_id}/narrow")
@@ -513,19 +513,16 @@ def narrow(holder_id: HolderIdPath, request: Request, pages: PagesDep, lang: Lan
         scope = Scope(None) if all_matters else parse_scope(" ".join(matters or []), field="matters")
         pages.runtime.holders.narrow(s, _target(s, holder_id), by=signed.holder, scope=scope,
                                      expires_at=_end_of(expires_on, "expires_on"), at=now())
-    return _redirect("/holder/grants" + ("?lang=en" if lang == "en" else ""))
+    return _redirect("/holder/grants" + _q(request))
 
 
 # -- passkeys ------------------------------------------------------------------------------------
 @router.get("/passkeys")
 def passkeys_page(request: Request, pages: PagesDep, lang: LangDep) -> Response:
-    moved = _on_host(pages, request)
-    if moved:
-        return moved
     with pages.runtime.sessions() as s:
-        signed = _signed_in(pages, request, s)
-        if signed is None:
-            return _redirect("/holder/sign-in" + _q(request))
+        signed = _signed_page(pages, request, s)
+        if not isinstance(signed, SignedIn):
+            return signed
         keys = list(s.execute(select(HolderPasskey).where(HolderPasskey.holder_id == signed.holder.holder_id)
                               .order_by(HolderPasskey.created_at)).scalars())
         return _render(pages, "passkeys.html", lang, signed=signed, keys=keys)
@@ -581,19 +578,16 @@ def remove_passkey(request: Request, pages: PagesDep, lang: LangDep, csrf: Annot
         if len(keys) == 1:
             raise HolderRefused("keep at least one passkey", code="holders.last_passkey")
         s.delete(key)
-    return _redirect("/holder/passkeys" + ("?lang=en" if lang == "en" else ""))
+    return _redirect("/holder/passkeys" + _q(request))
 
 
 # -- activity --------------------------------------------------------------------------------------
 @router.get("/activity")
 def activity(request: Request, pages: PagesDep, lang: LangDep) -> Response:
-    moved = _on_host(pages, request)
-    if moved:
-        return moved
     with pages.runtime.sessions() as s:
-        signed = _signed_in(pages, request, s)
-        if signed is None:
-            return _redirect("/holder/sign-in" + _q(request))
+        signed = _signed_page(pages, request, s)
+        if not isinstance(signed, SignedIn):
+            return signed
         shown = s.execute(select(Presentation, Holder.name, Holder.role).join(
             Holder, Holder.holder_id == Presentation.holder_id).where(Presentation.uscc == signed.holder.uscc)
             .order_by(Presentation.created_at.desc()).limit(100)).all()
