@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import Holder, HolderPasskey, Presentation
+from ..db.models import ApiClient, Holder, HolderPasskey, Presentation
 from ..domain.china_time import CHINA
 from ..domain.errors import Coded, FieldError
 from ..domain.holding import MATTERS, HolderRefused, HolderRole, Scope, parse_scope, role_label
@@ -592,7 +592,11 @@ def activity(request: Request, pages: PagesDep, lang: LangDep) -> Response:
             Holder, Holder.holder_id == Presentation.holder_id).where(Presentation.uscc == signed.holder.uscc)
             .order_by(Presentation.created_at.desc()).limit(100)).all()
         kind = pages.runtime.registry.entity(signed.holder.uscc)["entity_kind"]  # type: ignore[index]
-        rows = [{"p": p, "name": name, "role": role_label(HolderRole(role), kind, lang)} for p, name, role in shown]
+        platforms = {f"client:{c.client_id}": c.name for c in s.execute(select(ApiClient).where(
+            ApiClient.client_id.in_({p.redeemed_by.removeprefix("client:") for p, _, _ in shown
+                                     if p.redeemed_by}))).scalars()}
+        rows = [{"p": p, "name": name, "role": role_label(HolderRole(role), kind, lang),
+                 "by": platforms.get(p.redeemed_by or "", p.redeemed_by)} for p, name, role in shown]
     checks = pages.runtime.registry.verifications(signed.holder.uscc, 100)
     return _render(pages, "activity.html", lang, signed=signed, presentations=rows, checks=checks)
 
