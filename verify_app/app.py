@@ -35,7 +35,7 @@ def mount_verification(app: FastAPI, runtime: ReadRuntime, settings: Settings | 
     app.state.shutdown_hooks.append(recorder.close)  # a graceful stop writes every queued record
     app.state.verify = VerifyState(
         VerificationService(runtime.engine, runtime.sessions, runtime.keys, s.public_base_url, recorder,
-                            runtime.log),
+                            runtime.log, runtime.witness_policy, s.witness_grace_seconds),
         PageRenderer(s.templates_dir),
         TokenBucket(s.rate_api_per_second, s.rate_api_burst),
         TokenBucket(s.rate_page_per_second, s.rate_page_burst),

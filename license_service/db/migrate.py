@@ -76,6 +76,7 @@ def ensure_schema(engine: Engine, *, may_upgrade: bool) -> None:
 #: log, the status lists and the schema's version; of the API clients, only whether one exists and is
 #: enabled (never a secret's hash); nothing of stored PDFs, registration events, serials or jobs.
 VERIFIER_READS = ("license_versions", "market_entities", "log_leaves", "log_nodes", "log_head", "log_checkpoints",
+                  "log_cosignatures", "log_witnesses",
                   "status_lists", "alembic_version")
 VERIFIER_READS_OF_CLIENTS = ("client_id", "disabled")
 
