@@ -47,7 +47,8 @@ def create_witness_app(folder: Path, cosigner: Cosigner, logs: Mapping[str, Sequ
                 log.warning("refused an inconsistent checkpoint", extra={"origin": origin, "old": request.old,
                                                                          "reason": outcome.body.strip(),
                                                                          "checkpoint": request.note})
-            return Response(outcome.body, outcome.status, media_type=outcome.content_type)
+            # the content type exactly as the spec gives it (Starlette would add a charset to a media_type)
+            return Response(outcome.body, outcome.status, headers={"content-type": outcome.content_type})
         assert not isinstance(outcome, Accept)
         return PlainTextResponse(outcome)
 
