@@ -41,8 +41,8 @@ def _cap(s: Session, policy: WitnessPolicy) -> int | None:
 
 
 def _with_cosignatures(s: Session, row: LogCheckpoint, policy: WitnessPolicy) -> SignedCheckpoint:
-    lines = dict(s.execute(select(LogCosignature.witness, LogCosignature.line).where(
-        LogCosignature.size == row.size, LogCosignature.witness.in_(policy.witnesses))).tuples().all())
+    lines = {w: line for w, line in s.execute(select(LogCosignature.witness, LogCosignature.line).where(
+        LogCosignature.size == row.size, LogCosignature.witness.in_(policy.witnesses))).all()}
     return SignedCheckpoint(row.size, row.root, row.note + "".join(lines[w] for w in policy.witnesses if w in lines))
 
 
