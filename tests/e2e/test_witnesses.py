@@ -16,6 +16,7 @@ import signal
 import sqlite3
 import struct
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -27,6 +28,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from tests.conftest import entity, event
 
 from .conftest import ELICENSE, Server, _free_port
+
+OFFLINE = Path(__file__).resolve().parents[2] / "docs" / "offline_checkpoint.py"
 from .test_log_audit import ind_open_checkpoint, ind_verify_consistency, ind_verify_inclusion
 
 
@@ -184,6 +187,17 @@ def test_three_witnesses_cosign_one_dies_and_a_rewritten_history_is_refused(witn
     _, n, r = ind_open_checkpoint(ev["checkpoint"], server.log_vkey)
     assert len(ind_cosigners(ev["checkpoint"], vkeys)) >= 2
     assert ind_verify_inclusion(ev["leaf_index"], n, leaf, [base64.b64decode(p) for p in ev["inclusion_proof"]], r)
+    # the offline checker in docs/ (no elicense code) agrees, and holds the report to a policy of 3 too
+    (tmp_path / "report.json").write_text(json.dumps(rep))
+    offline = subprocess.run([sys.executable, str(OFFLINE), str(tmp_path / "report.json"), server.log_vkey, *vkeys,
+                              "--policy", "2"], capture_output=True, text=True, timeout=60)
+    assert offline.returncode == 0, (offline.stdout, offline.stderr)
+    found = json.loads(offline.stdout)
+    assert found["included"] and found["leaf_names_license"] and len(found["cosigned_by"]) >= 2
+    other = {**rep, "license": {**rep["license"], "license_id": licenses[0]["license_id"]}}
+    (tmp_path / "other.json").write_text(json.dumps(other))
+    assert subprocess.run([sys.executable, str(OFFLINE), str(tmp_path / "other.json"), server.log_vkey, *vkeys,
+                           "--policy", "2"], capture_output=True, timeout=60).returncode == 1
     state = tmp_path / "auditor.json"
     ok = _audit(server, state, *[f"--witness={v}" for v in vkeys], "--policy", "2")
     assert ok.returncode == 0 and "cosigned by" in ok.stdout, (ok.stdout, ok.stderr)
