@@ -28,9 +28,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from tests.conftest import entity, event
 
 from .conftest import ELICENSE, Server, _free_port
+from .test_log_audit import ind_open_checkpoint, ind_verify_consistency, ind_verify_inclusion
 
 OFFLINE = Path(__file__).resolve().parents[2] / "docs" / "offline_checkpoint.py"
-from .test_log_audit import ind_open_checkpoint, ind_verify_consistency, ind_verify_inclusion
 
 
 # -- an independent cosignature verifier: C2SP tlog-cosignature, cosignature/v1 -------------------------
