@@ -107,7 +107,12 @@ class WitnessCollector:
         key = client.verifier.vkey
         for _ in range(_TRIES):
             old = self._known[key] or 0
-            if old > cp.size:
+            if old > cp.size:  # another issuing process may have taken it further: read the log again
+                with self._sessions() as s:
+                    newest = self._log.latest(s)
+                if newest is not None and newest.size >= old:
+                    cp = newest
+                    continue
                 self._alarm(client, cp, f"the witness has cosigned a tree of {old} entries, larger than this "
                                         f"log's {cp.size}: it has seen another view of this log (a fork)")
                 return
