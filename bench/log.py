@@ -29,7 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from license_service.config import WitnessConfig
+from license_service.config import Settings, WitnessConfig
 from license_service.db.engine import make_engine, make_session_factory, make_write_session_factory
 from license_service.db.migrate import upgrade
 from license_service.db.models import LogCheckpoint, LogHead, LogLeaf, LogNode
@@ -139,8 +139,10 @@ def witnessed(home: Path, appends: int = 2000, k: int = 2) -> None:
             if counts[size] == k:
                 reached.append((size, time.perf_counter()))
 
+    interval = Settings().witness_interval_ms / 1000  # as the service runs it
     collector = WitnessCollector(make_session_factory(engine), make_write_session_factory(engine), log,
-                                 tuple(configs), interval=0.01, now=lambda: datetime.now(UTC), on_cosigned=on_cosigned)
+                                 tuple(configs), interval=interval, now=lambda: datetime.now(UTC),
+                                 on_cosigned=on_cosigned)
     collector.start()
     try:
         rate, done = _appends(url, log, 10_000, appends)

@@ -66,10 +66,6 @@ class WitnessCollector:
                     self._known[row.witness] = row.size
         self._thread.start()
 
-    def poke(self) -> None:
-        """Start a round now (a checkpoint was just signed)."""
-        self._wake.set()
-
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
