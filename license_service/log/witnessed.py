@@ -7,7 +7,6 @@ checkpoint as inconsistent), nothing newer than the checkpoint published then is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -46,12 +45,22 @@ def _with_cosignatures(s: Session, row: LogCheckpoint, policy: WitnessPolicy) ->
     return SignedCheckpoint(row.size, row.root, row.note + "".join(lines[w] for w in policy.witnesses if w in lines))
 
 
-def _witnessed_sizes(s: Session, policy: WitnessPolicy, cap: int | None) -> Sequence[int]:
+_RECENT = 256  # cosignature rows looked at first, newest first: the newest witnessed size is nearly always there
+
+
+def _witnessed_size(s: Session, policy: WitnessPolicy, cap: int | None) -> int | None:
+    """The largest size at least ``policy.k`` of the witnesses cosigned (at most ``cap``): first among
+    the newest rows (an index range on the primary key), else over all of them."""
     q = select(LogCosignature.size).where(LogCosignature.witness.in_(policy.witnesses))
     if cap is not None:
         q = q.where(LogCosignature.size <= cap)
+    counts: dict[int, int] = {}
+    for size in s.execute(q.order_by(LogCosignature.size.desc()).limit(_RECENT)).scalars():
+        counts[size] = counts.get(size, 0) + 1
+        if counts[size] >= policy.k:
+            return int(size)
     q = q.group_by(LogCosignature.size).having(func.count() >= policy.k)
-    return list(s.execute(q.order_by(LogCosignature.size.desc()).limit(1)).scalars())
+    return s.execute(q.order_by(LogCosignature.size.desc()).limit(1)).scalar_one_or_none()
 
 
 def published(s: Session, policy: WitnessPolicy) -> SignedCheckpoint | None:
@@ -66,6 +75,6 @@ def published(s: Session, policy: WitnessPolicy) -> SignedCheckpoint | None:
             q = q.where(LogCheckpoint.size <= cap)
         row = s.execute(q.order_by(LogCheckpoint.size.desc()).limit(1)).scalar_one_or_none()
     else:
-        sizes = _witnessed_sizes(s, policy, cap)
-        row = s.get(LogCheckpoint, sizes[0]) if sizes else None
+        size = _witnessed_size(s, policy, cap)
+        row = s.get(LogCheckpoint, size) if size is not None else None
     return _with_cosignatures(s, row, policy) if row is not None else None

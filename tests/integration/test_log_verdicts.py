@@ -159,3 +159,36 @@ def test_before_the_witnesses_cosign_a_license_is_pending_unless_within_the_grac
     report = registry.verifier(policy).verify_token(second["token"], at=now)
     assert _log_check(report) == ("valid", "log.included")
     assert report.as_json()["log"]["checkpoint"].count("\u2014 witness.test/w1 ") == 1
+
+
+def test_the_published_checkpoint_is_the_newest_k_witnesses_cosigned_and_an_alarm_holds_it_back(
+        registry: Registry) -> None:
+    from license_service.db.models import LogWitness
+    from license_service.log.witnessed import alarms, published
+    from signing.cosignature import open_witnessed
+
+    w1, w2, w3 = (Cosigner.generate(f"witness.test/w{i}") for i in (1, 2, 3))
+    policy = WitnessPolicy((w1.verifier.vkey, w2.verifier.vkey, w3.verifier.vkey), 2)
+    for _ in range(4):
+        registry.issue()
+    for witness, size in ((w1, 2), (w2, 2), (w3, 3), (w1, 3), (w2, 4), (Cosigner.generate("witness.test/x"), 4)):
+        registry.cosign(witness, size)
+    log = NoteVerifier.from_vkey(registry.issuing.keys.log_vkey())
+    with registry.issuing.sessions() as s:
+        cp = published(s, policy)
+        assert cp is not None and cp.size == 3  # size 4 has one trusted cosignature, and a stranger's
+        assert set(open_witnessed(cp.note, log, [w1.verifier, w2.verifier, w3.verifier]).cosigned_by) == {
+            w1.verifier.vkey, w3.verifier.vkey}
+        assert published(s, WitnessPolicy(policy.witnesses, 3)) is None
+        zero = published(s, WitnessPolicy(policy.witnesses, 0))
+        assert zero is not None and zero.size == 4  # k = 0: the newest signed, with what cosignatures it has
+        assert published(s, WitnessPolicy()) is not None
+    with registry.issuing.write_sessions.begin() as s:  # w3 refused the checkpoint of size 3 as inconsistent
+        s.add(LogWitness(witness=w3.verifier.vkey, size=2, alarm="refused", alarm_size=2,
+                         updated_at=datetime.now(UTC)))
+    with registry.issuing.sessions() as s:
+        assert [a.witness for a in alarms(s, policy)] == [w3.verifier.vkey]
+        held = published(s, policy)
+        assert held is not None and held.size == 2
+        zero = published(s, WitnessPolicy(policy.witnesses, 0))
+        assert zero is not None and zero.size == 2
