@@ -14,6 +14,7 @@ from .web.app import base_app
 from .web.deps import now
 from .web.operations import router as operations_router
 from .web.trust import router as trust_router
+from .witness.collector import WitnessCollector
 
 __all__ = ["create_app", "mount_issuing"]
 
@@ -27,6 +28,11 @@ def mount_issuing(app: FastAPI, runtime: IssuingRuntime) -> None:
         ttl=s.access_token_ttl_seconds, per_address=(s.rate_token_per_second, s.rate_token_burst),
         failures_per_client=(s.rate_token_failures_per_second, s.rate_token_failures_burst))
     app.state.startup_hooks.append(lambda: runtime.issuance.warm_up(at=now()))  # ready means ready
+    if s.witnesses:  # cosignatures are collected in the background: issuance never waits on a witness
+        collector = WitnessCollector(runtime.sessions, runtime.write_sessions, runtime.log, s.witnesses,
+                                     interval=s.witness_interval_ms / 1000, now=now)
+        app.state.startup_hooks.append(collector.start)
+        app.state.shutdown_hooks.append(collector.stop)
     app.include_router(router)
     app.state.holder_pages = HolderPages(runtime)
     app.include_router(holder_pages_router)

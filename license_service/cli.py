@@ -35,6 +35,9 @@ app.add_typer(status_app, name="status")
 app.add_typer(clients_app, name="clients")
 holders_app = typer.Typer(help="Holders of the license (持照人): invitations from the window.", no_args_is_help=True)
 app.add_typer(holders_app, name="holders")
+witness_app = typer.Typer(help="A transparency-log witness (C2SP tlog-witness): its own key, state and process.",
+                          no_args_is_help=True)
+app.add_typer(witness_app, name="witness")
 db_app = typer.Typer(help="The registry's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -532,6 +535,63 @@ def serve(
                 proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or None)
 
 
+@witness_app.command("init")
+def witness_init(
+    state: Annotated[Path, typer.Option(help="the witness's folder (its key and state)")],
+    name: Annotated[str, typer.Option(help="the witness's name, a schema-less URL (e.g. witness.example/w1)")],
+) -> None:
+    """Create a witness's Ed25519 key and empty state in STATE; prints its verifier key (a C2SP
+    cosignature/v1 vkey) for the log's ELICENSE_WITNESSES. Refuses if STATE has a key already."""
+    from signing.note import NoteError
+
+    from .witness.state import init_witness
+
+    try:
+        cosigner = init_witness(state, name)
+    except FileExistsError:
+        typer.echo(f"{state} holds a witness key already: a witness's key is its identity", err=True)
+        raise typer.Exit(2) from None
+    except NoteError as e:
+        typer.echo(f"--name: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(cosigner.verifier.vkey)
+
+
+@witness_app.command("serve")
+def witness_serve(
+    state: Annotated[Path, typer.Option(help="the witness's folder (made by `elicense witness init`)")],
+    log_vkey: Annotated[list[str], typer.Option(help="a log's verifier key (name+id+base64); the log's origin is "
+                                                    "its key's name. Repeat for more logs or keys")],
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8100,
+) -> None:
+    """Serve the witness: POST /add-checkpoint (C2SP tlog-witness), GET /<sha256(origin)>/checkpoint."""
+    import uvicorn
+
+    from signing.note import NoteError, NoteVerifier
+
+    from .web.observability import log_config
+    from .witness.server import create_witness_app
+    from .witness.state import load_cosigner
+
+    logs: dict[str, list[NoteVerifier]] = {}
+    try:
+        for v in log_vkey:
+            verifier = NoteVerifier.from_vkey(v)
+            logs.setdefault(verifier.name, []).append(verifier)
+        cosigner = load_cosigner(state)
+    except NoteError as e:
+        typer.echo(f"--log-vkey: {e}", err=True)
+        raise typer.Exit(2) from None
+    except FileNotFoundError:
+        typer.echo(f"{state} holds no witness key: run `elicense witness init --state {state} --name NAME`", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"witness {cosigner.verifier.vkey}\n  serving on http://{host}:{port} for {', '.join(logs)}")
+    sys.stdout.flush()
+    uvicorn.run(create_witness_app(state, cosigner, logs), host=host, port=port, log_config=log_config(),
+                access_log=False, server_header=False)
+
+
 @app.command()
 def audit(
     base_url: Annotated[str, typer.Option(help="the verification service's public URL")],
@@ -544,6 +604,10 @@ def audit(
                                            "issued since the saved checkpoint)")] = "all",
     max_entries: Annotated[int, typer.Option(min=0, help="refuse to fetch a log larger than this")] = 10_000_000,
     timeout: Annotated[float, typer.Option(min=0.1, help="seconds for one whole answer from the server")] = 300.0,
+    witness: Annotated[list[str] | None, typer.Option(help="a witness's verifier key (cosignature/v1 vkey); "
+                                                          "repeat for each witness trusted")] = None,
+    policy: Annotated[int | None, typer.Option(min=0, help="how many of the witnesses must have cosigned the "
+                                                           "checkpoint (default: all of them)")] = None,
 ) -> None:
     """Audit the issuance log: the checkpoint's signature with the pinned key, consistency with the
     checkpoint saved in the state file, the entries counted before still served unchanged, the new
@@ -554,15 +618,26 @@ def audit(
     3 AUDIT INCOMPLETE, something could not be checked (the server unreachable, too slow or
     overloaded, an answer too large, the credential refused); 2 a usage error. The state file is
     only written on 0."""
+    from signing.note import NoteError
+
+    from .audit.check import WitnessRequirement
     from .audit.client import Limits, LogClient
     from .audit.run import run_audit
 
     if pdfs not in ("all", "new"):
         raise typer.BadParameter("all or new", param_hint="--pdfs")
+    witnesses = witness or []
+    k = len(witnesses) if policy is None else policy
+    if k > len(witnesses):
+        raise typer.BadParameter(f"{k} needs at least {k} --witness keys", param_hint="--policy")
+    try:
+        required = WitnessRequirement.of(witnesses, k)
+    except NoteError as e:
+        raise typer.BadParameter(str(e), param_hint="--witness") from None
     limits = Limits(answer=timeout)
     with LogClient(base_url, client_id=client_id, client_secret=client_secret, limits=limits) as log:
         result = run_audit(log, state, pinned_key=key, reconcile=bool(client_id), at=datetime.now(UTC),
-                           pdfs="all" if pdfs == "all" else "new", max_entries=max_entries)
+                           pdfs="all" if pdfs == "all" else "new", max_entries=max_entries, witnesses=required)
     for line in result.lines:
         typer.echo(line)
     if result.failure is not None:

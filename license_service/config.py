@@ -6,12 +6,38 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["REPO_ROOT", "Settings"]
+from signing.cosignature import CosignatureVerifier
+from signing.note import NoteError
+
+__all__ = ["REPO_ROOT", "Settings", "WitnessConfig"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class WitnessConfig(BaseModel):
+    """One witness the log asks to cosign (C2SP tlog-witness): where it listens (the submission
+    prefix, without ``/add-checkpoint``) and its verifier key (a cosignature/v1 vkey, type 0x04)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(pattern=r"^https?://[^\s]+$")
+    vkey: str
+
+    @field_validator("url")
+    @classmethod
+    def _no_slash(cls, v: str) -> str:
+        return v.rstrip("/")
+
+    @field_validator("vkey")
+    @classmethod
+    def _cosigner_key(cls, v: str) -> str:
+        try:
+            return CosignatureVerifier.from_vkey(v).vkey
+        except NoteError as e:
+            raise ValueError(f"not a witness verifier key: {e}") from None
 
 
 class Settings(BaseSettings):
@@ -81,6 +107,18 @@ class Settings(BaseSettings):
     #: Platform verifications are written in batches this often (0: one transaction per verification).
     verification_record_interval_ms: int = Field(default=50, ge=0, le=5000)
 
+    #: The witnesses the log asks to cosign its checkpoints (a JSON list of {"url", "vkey"}), and the
+    #: policy: how many of them must have cosigned a checkpoint before it is published and before a
+    #: license proven in it verifies ``valid`` (0: the log's own signature suffices).
+    witnesses: tuple[WitnessConfig, ...] = ()
+    witness_policy: int = Field(default=0, ge=0)
+    #: For this many seconds after its issuance, a license whose leaf is in a checkpoint the log has
+    #: signed but the witnesses have not yet cosigned verifies ``valid`` (reason ``log.pending_grace``)
+    #: rather than ``indeterminate`` (``log.pending``). 0, the default: never.
+    witness_grace_seconds: float = Field(default=0, ge=0, le=3600)
+    #: How often (milliseconds) the issuing service looks for a new checkpoint to take to the witnesses.
+    witness_interval_ms: int = Field(default=100, ge=10, le=60_000)
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, v: str) -> str:
@@ -96,6 +134,15 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"ELICENSE_TRUSTED_PROXIES: {e!r} is not an address or network") from None
         return ",".join(entries)
+
+    @model_validator(mode="after")
+    def _policy_is_possible(self) -> Settings:
+        if self.witness_policy > len(self.witnesses):
+            raise ValueError(f"ELICENSE_WITNESS_POLICY={self.witness_policy} needs at least that many "
+                             f"ELICENSE_WITNESSES (there are {len(self.witnesses)})")
+        if len({w.vkey for w in self.witnesses}) != len(self.witnesses):
+            raise ValueError("ELICENSE_WITNESSES names a witness twice")
+        return self
 
     @model_validator(mode="after")
     def _production_is_safe(self) -> Settings:

@@ -37,7 +37,7 @@ def mount_verification(app: FastAPI, runtime: ReadRuntime, settings: Settings | 
                                     serialize_writes=inline)
     app.state.shutdown_hooks.append(recorder.close)  # a graceful stop writes every queued record
     service = VerificationService(runtime.engine, runtime.sessions, runtime.keys, s.public_base_url, recorder,
-                                  runtime.log)
+                                  runtime.log, runtime.witness_policy, s.witness_grace_seconds)
     app.state.verify = VerifyState(
         service,
         PageRenderer(s.templates_dir),

@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from license_service.errors import NotFound
+from license_service.log.witnessed import published
 from license_service.web.deps import RuntimeDep
 from license_service.web.problems import Problem
 
@@ -47,11 +48,13 @@ class ConsistencyOut(BaseModel):
 
 @router.get("/checkpoint", response_class=PlainTextResponse, responses=_TEXT)
 def checkpoint(runtime: RuntimeDep) -> PlainTextResponse:
-    """The latest checkpoint: a C2SP tlog-checkpoint in a C2SP signed note (Ed25519)."""
+    """The latest published checkpoint: a C2SP tlog-checkpoint in a C2SP signed note (Ed25519), signed
+    by the log and, when witnesses are configured, cosigned by them (C2SP tlog-cosignature: one line
+    each); then it is the newest that the witness policy's number of witnesses cosigned."""
     with runtime.sessions() as s:
-        latest = runtime.log.latest(s)
+        latest = published(s, runtime.witness_policy)
     if latest is None:
-        raise NotFound("the log has no checkpoint yet", code="log.empty")
+        raise NotFound("the log has no checkpoint that meets the witness policy yet", code="log.empty")
     return PlainTextResponse(latest.note, headers={"Cache-Control": "no-cache"})
 
 

@@ -9,13 +9,15 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from license_service.log.reader import SignedCheckpoint
 from license_service.registry import LicenseRow
 from license_service.urls import verify_url
 
 from .report import VerificationReport
+
+if TYPE_CHECKING:
+    from .evidence import LogView
 
 __all__ = ["Found", "public_license"]
 
@@ -41,10 +43,10 @@ class Found:
 
     row: LicenseRow
     base_url: str
-    #: token -> (the checkpoint its log evidence used, its complete report). The same token asks the
+    #: token -> (the log view its log check used, its complete report). The same token asks the
     #: same questions of the same registry state: until this entry is dropped or a newer checkpoint is
     #: read, a new report differs only in its time. A memo, bounded by its users (a few per entry).
-    answers: dict[str, tuple[SignedCheckpoint | None, VerificationReport]] = field(default_factory=dict, repr=False)
+    answers: dict[str, tuple[LogView, VerificationReport]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.lic: Any = self.row.lic  # the license row itself, read on every verification

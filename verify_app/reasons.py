@@ -262,6 +262,42 @@ class Reason(enum.StrEnum):
                              "The file is not the document issued for the license its token names.",
                              "该文件不是为其二维码所指执照签发的文件。")
 
+    # -- the issuance log (verify_app/evidence.py): the verdict rests on the license's leaf ----------------
+    LOG_INCLUDED = ("log.included", "log_inclusion", _P,
+                    "The license's leaf names it (id, version, record and PDF digests) and is proven in a checkpoint "
+                    "that meets the witness policy.",
+                    "该执照的日志条目与其相符（编号、版本、登记记录与 PDF 摘要），且已被满足见证策略的检查点证明收录。")
+    LOG_PENDING_GRACE = ("log.pending_grace", "log_inclusion", _P,
+                         "Proven only in the log's own newer checkpoint, not yet cosigned, within the grace period "
+                         "the operator configured.",
+                         "仅被日志自身较新的检查点证明收录，尚未获见证人联署，但在运营方设定的宽限期内。")
+    LOG_PENDING = ("log.pending", "log_inclusion", _U,
+                   "Proven only in the log's own newer checkpoint, not yet cosigned by enough witnesses: ask again "
+                   "shortly.",
+                   "仅被日志自身较新的检查点证明收录，尚未获足够见证人联署，请稍后再查。")
+    LOG_CHECKPOINT_UNVERIFIED = ("log.checkpoint_unverified", "log_inclusion", _U,
+                                 "The published checkpoint's signatures do not verify, or it has fewer cosignatures "
+                                 "than the policy requires.",
+                                 "公布的检查点签名验证未通过，或联署数少于见证策略的要求。")
+    LOG_NO_LEAF = ("log.no_leaf", "log_inclusion", _X,
+                   "The issuance log holds no leaf for this license: it was never recorded.",
+                   "签发日志中没有该执照的条目：该执照从未被记录。")
+    LOG_BEYOND_LOG = ("log.beyond_log", "log_inclusion", _X,
+                      "The license's leaf index lies beyond the log (a truncated log).",
+                      "该执照的日志序号超出日志范围（日志被截断）。")
+    LOG_LEAF_OTHER_LICENSE = ("log.leaf_other_license", "log_inclusion", _X,
+                              "The leaf at the license's index records another license (id or version).",
+                              "该序号处的日志条目记录的是另一份执照（编号或版本不同）。")
+    LOG_LEAF_DIGEST_MISMATCH = ("log.leaf_digest_mismatch", "log_inclusion", _X,
+                                "The leaf records another record digest or PDF digest than the registry holds.",
+                                "日志条目记录的登记记录摘要或 PDF 摘要与登记簿不同。")
+    LOG_LEAF_MALFORMED = ("log.leaf_malformed", "log_inclusion", _X,
+                          "The leaf at the license's index is not a JSON object.",
+                          "该序号处的日志条目不是 JSON 对象。")
+    LOG_INCLUSION_FAILED = ("log.inclusion_failed", "log_inclusion", _X,
+                            "The stored tree does not prove the leaf is in the checkpoint.",
+                            "存储的日志树不能证明该条目被检查点收录。")
+
     # -- a presented code (亮照, license_service.holders.presentations) --------------------------------
     PRESENTATION_OK = ("presentation.ok", "presentation", _P,
                        "A holder of the license showed this code, and this is its one scan, within its two minutes.",

@@ -99,8 +99,11 @@ class CheckOut(BaseModel):
 class LogEvidenceOut(BaseModel):
     leaf_index: int
     tree_size: int
+    leaf: str = Field(description="base64 of the leaf's bytes: canonical JSON naming this license's id, version, "
+                                  "record digest and PDF digest")
     inclusion_proof: list[str]
-    checkpoint: str
+    checkpoint: str = Field(description="the checkpoint the proof is against: the log's signed note with the "
+                                        "witnesses' cosignatures (C2SP tlog-cosignature)")
 
 
 class PresentationOut(BaseModel):

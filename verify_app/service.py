@@ -18,14 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from license_service.claims import malformed_claims, registry_mismatches
 from license_service.domain.uscc import Uscc
-from license_service.log.reader import LogReader, SignedCheckpoint
+from license_service.log.reader import LogReader
+from license_service.log.witnessed import WitnessPolicy
 from license_service.registry import current_license, former_names, license_by_serial
 from license_service.urls import token_of
 from signing.keys.api import PublicKeys
 from signing.tokens import CachingVerifier, InvalidToken
 
 from . import details
-from .evidence import LogEvidence
+from .evidence import LogEvidence, LogView
 from .freshness import Generation, RegistryCache, usccs_of_leaves
 from .pdf_checks import PdfChecker, checks_of
 from .public_view import Found
@@ -40,7 +41,8 @@ _CHANGES_READ = 1_000  # leaves read to learn which entities changed; past that,
 
 class VerificationService:
     def __init__(self, engine: Engine, sessions: sessionmaker[Session], keys: PublicKeys, base_url: str,
-                 recorder: VerificationRecorder, log: LogReader) -> None:
+                 recorder: VerificationRecorder, log: LogReader, policy: WitnessPolicy | None = None,
+                 grace_seconds: float = 0.0) -> None:
         self._engine = engine
         self._sessions = sessions
         self._log = log
@@ -51,7 +53,7 @@ class VerificationService:
         # for a second spelling of any license's token
         self._tokens = CachingVerifier(keys.token_keyring(), low_s=False)
         self._pdfs = PdfChecker(keys)
-        self.evidence = LogEvidence(sessions, log)
+        self.evidence = LogEvidence(sessions, log, keys, policy, grace_seconds)
         self.registry = RegistryCache(Generation(engine), self._changed)
 
     # -- registry reads -------------------------------------------------------------------------
@@ -110,13 +112,17 @@ class VerificationService:
                 Check(LICENSE_STATUS[lic.status], details.license_status(found))], found
 
     def _report(self, checks: list[Check], found: Found | None, at: datetime,
-                checkpoint: SignedCheckpoint | None = None) -> VerificationReport:
+                view: LogView | None = None) -> VerificationReport:
+        """The report; a genuine license's verdict rests on the log (``evidence.LogEvidence.check``)."""
         if found is None or not genuine(checks):
             return VerificationReport(checks, None, at, subject_uscc=found.lic.uscc if found else None)
-        latest = checkpoint or self.evidence.latest()
+        log_check, evidence = self.evidence.check(found.lic, view or self.evidence.view(), at)
+        checks = [*checks, log_check]
+        if not log_check.ok:
+            return VerificationReport(checks, None, at, subject_uscc=found.lic.uscc,
+                                      extra={"log": evidence} if evidence else {})
         return VerificationReport(checks, found.lic.status, at, found.public,
-                                  subject_uscc=found.lic.uscc, extra={"log": self.evidence.of(found.lic.leaf_index,
-                                                                                                latest)})
+                                  subject_uscc=found.lic.uscc, extra={"log": evidence})
 
     def verify_token(self, token: str, *, at: datetime) -> VerificationReport:
         """A QR token, or the whole verify URL a scanner reads from the QR code: signature and key,
@@ -127,15 +133,16 @@ class VerificationService:
         if claims is None:
             return VerificationReport(checks, None, at)
         found = self._find(claims["uscc"], claims["sn"])
-        latest = self.evidence.latest()
+        view = self.evidence.view()
         if found is not None:
             known = found.answers.get(token)
-            if known is not None and known[0] is latest:
+            if known is not None and known[0] is view:
                 return known[1].again(at)
         more, found = self._registry_checks(claims, found, token)
-        report = self._report(checks + more, found, at, latest)
-        if found is not None and report.status is not None and len(found.answers) < 4:
-            found.answers[token] = (latest, report)
+        report = self._report(checks + more, found, at, view)
+        if (found is not None and report.status is not None and len(found.answers) < 4
+                and report.checks[-1].reason is Reason.LOG_INCLUDED):  # a pending verdict depends on the time
+            found.answers[token] = (view, report)
         return report
 
     # -- PDFs -----------------------------------------------------------------------------------

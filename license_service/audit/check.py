@@ -16,15 +16,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from signing.cosignature import CosignatureVerifier, open_witnessed
 from signing.keys.api import HANDOVER_TITLE
 from signing.merkle import append_leaf, leaf_hash, range_nodes, root_from_range, verify_consistency
 from signing.note import Checkpoint, NoteError, NoteVerifier, parse_checkpoint
 
 from ..domain.china_time import china_date
 
-__all__ = ["AuditError", "AuditFailure", "AuditState", "CouldNotCheck", "check_consistency", "check_growth",
-           "check_served", "decode_leaves", "extend", "follow_handovers", "locate_rewrite", "open_checkpoint",
-           "summarize"]
+__all__ = ["AuditError", "AuditFailure", "AuditState", "CouldNotCheck", "WitnessRequirement", "check_consistency",
+           "check_growth", "check_served", "check_witnessed", "decode_leaves", "extend", "follow_handovers",
+           "locate_rewrite", "open_checkpoint", "summarize"]
 
 
 class AuditError(Exception):
@@ -86,6 +87,39 @@ def open_checkpoint(note: str, vkey: str) -> Checkpoint:
         return parse_checkpoint(NoteVerifier.from_vkey(vkey).open(note))
     except NoteError as e:
         raise AuditFailure(f"the checkpoint does not verify with the pinned key: {e}") from None
+
+
+@dataclass(frozen=True)
+class WitnessRequirement:
+    """The witnesses the auditor trusts (C2SP tlog-cosignature keys) and how many must have cosigned."""
+
+    witnesses: tuple[CosignatureVerifier, ...]
+    k: int
+
+    @classmethod
+    def of(cls, vkeys: list[str], k: int) -> WitnessRequirement:
+        """From vkeys (raises ``NoteError`` for one that is not a cosignature/v1 key)."""
+        return cls(tuple(CosignatureVerifier.from_vkey(v) for v in vkeys), k)
+
+
+def check_witnessed(note: str, vkey: str, required: WitnessRequirement) -> list[str]:
+    """The names of the trusted witnesses whose cosignatures on the checkpoint ``note`` verify; raises
+    :class:`AuditFailure` when fewer than ``required.k`` do, or a trusted witness's line is forged.
+    Cosignatures are what makes a split view show: a witness cosigns a checkpoint only if it is
+    consistent with every checkpoint of this log it cosigned before, so a fork shown to this auditor
+    alone carries none."""
+    try:
+        witnessed = open_witnessed(note, NoteVerifier.from_vkey(vkey), required.witnesses)
+    except NoteError as e:
+        raise AuditFailure(f"the checkpoint's cosignatures do not verify: {e}") from None
+    names = [w.name for w in required.witnesses if w.vkey in witnessed.cosigned_by]
+    if not witnessed.meets(required.k):
+        cp = witnessed.checkpoint
+        raise AuditFailure(f"the checkpoint of size {cp.size} is cosigned by {len(names)} of the {required.k} "
+                           f"witnesses the policy requires ({', '.join(names) or 'none'}): the witnesses have not "
+                           "vouched that it is consistent with the log they saw, so it may be a fork shown to "
+                           "this auditor alone (a split view)")
+    return names
 
 
 def check_growth(state: AuditState, cp: Checkpoint) -> None:

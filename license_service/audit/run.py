@@ -28,9 +28,11 @@ from .check import (
     AuditFailure,
     AuditState,
     CouldNotCheck,
+    WitnessRequirement,
     check_consistency,
     check_growth,
     check_served,
+    check_witnessed,
     decode_leaves,
     extend,
     follow_handovers,
@@ -82,7 +84,8 @@ def save_state(state: AuditState, path: Path) -> None:
 
 
 def run_audit(log: LogSource, state_path: Path, *, pinned_key: str | None, reconcile: bool, at: datetime,
-              pdfs: Literal["all", "new"] = "all", max_entries: int = MAX_ENTRIES) -> AuditResult:
+              pdfs: Literal["all", "new"] = "all", max_entries: int = MAX_ENTRIES,
+              witnesses: WitnessRequirement | None = None) -> AuditResult:
     """Audit ``log`` against the state kept at ``state_path`` (created on the first pass).
 
     ``pinned_key`` (``name+keyid+base64``) overrides the key saved in the state; without either the
@@ -90,7 +93,8 @@ def run_audit(log: LogSource, state_path: Path, *, pinned_key: str | None, recon
     log (``log.registry()`` needs an auditor credential); ``pdfs`` says which stored PDFs it rehashes
     then: ``all``, or only those of license versions issued since the saved checkpoint.
     ``max_entries``: a checkpoint covering more entries than this is not fetched (could not check).
-    ``at``: the time the stored tokens are verified at.
+    ``at``: the time the stored tokens are verified at. ``witnesses``: the witness policy the checkpoint
+    must meet (C2SP tlog-cosignature), checked after its consistency with the saved state.
 
     Returns an :class:`AuditResult`; every :class:`AuditFailure` and :class:`CouldNotCheck` of a
     check or of the source becomes its ``failure`` or ``unchecked`` (this is the one place that turns
@@ -100,7 +104,7 @@ def run_audit(log: LogSource, state_path: Path, *, pinned_key: str | None, recon
     lines: list[str] = []
     try:
         state = _audit(log, saved, pinned_key=pinned_key, with_registry=reconcile, at=at, pdfs=pdfs,
-                       max_entries=max_entries, say=lines.append)
+                       max_entries=max_entries, say=lines.append, witnesses=witnesses)
     except AuditFailure as e:
         return AuditResult(tuple(lines), saved, failure=str(e))
     except CouldNotCheck as e:
@@ -120,7 +124,8 @@ def _describe(data: bytes) -> str:
 
 
 def _audit(log: LogSource, saved: AuditState, *, pinned_key: str | None, with_registry: bool, at: datetime,
-           pdfs: Literal["all", "new"], max_entries: int, say: Callable[[str], None]) -> AuditState:
+           pdfs: Literal["all", "new"], max_entries: int, say: Callable[[str], None],
+           witnesses: WitnessRequirement | None = None) -> AuditState:
     """The checks in order; returns the state to save. Raises :class:`AuditFailure` at the first
     thing that does not hold, :class:`CouldNotCheck` at the first thing it cannot fetch."""
     served_key = log.vkey()
@@ -147,6 +152,10 @@ def _audit(log: LogSource, saved: AuditState, *, pinned_key: str | None, with_re
         raise AuditFailure(f"the log shrank from {cp.size} to {len(all_leaves)}: its checkpoint covers {cp.size} "
                            f"entries and it serves {len(all_leaves)}")
     check_consistency(saved, cp, log.consistency(saved.size, cp.size))
+    if witnesses is not None and witnesses.witnesses:
+        names = check_witnessed(note, pinned, witnesses)
+        say(f"cosigned by {len(names)} of the trusted witnesses ({', '.join(names)}); the policy requires "
+            f"{witnesses.k}")
     old = all_leaves[:saved.size]
     span = check_served(saved, old)
     if span is not None:

@@ -74,22 +74,27 @@ def ensure_schema(engine: Engine, *, may_upgrade: bool) -> None:
 
 #: What the verification service reads: the registry's license versions and entities, the issuance
 #: log, the status lists and the schema's version; of the API clients, only whether one exists and is
-#: enabled (never a secret's hash); nothing of stored PDFs, registration events, serials or jobs.
+#: enabled (never a secret's hash); of holders, what a redeemed presentation shows (never a passkey,
+#: session or invitation); nothing of stored PDFs, registration events, serials or jobs.
 VERIFIER_READS = ("license_versions", "market_entities", "log_leaves", "log_nodes", "log_head", "log_checkpoints",
-                  "status_lists", "alembic_version")
+                  "log_cosignatures", "log_witnesses",
+                  "status_lists", "presentations", "alembic_version")
 VERIFIER_READS_OF_CLIENTS = ("client_id", "disabled")
+VERIFIER_READS_OF_HOLDERS = ("holder_id", "uscc", "role", "name", "scope", "status", "not_before", "expires_at")
 
 
 def verifier_grants(role: str) -> str:
     """PostgreSQL grants for the verification service: read what it reads (:data:`VERIFIER_READS`,
-    and two columns of ``api_clients``), write nothing but its own records of platform verifications
-    (and their id sequence)."""
+    two columns of ``api_clients``, a presenter's columns of ``holders``), write nothing but its own
+    records of platform verifications (and their id sequence) and the redemption of a presented code."""
     if not role.replace("_", "").isalnum():
         raise ValueError("a role name of letters, digits and underscores")
     return "\n".join([
         f"GRANT USAGE ON SCHEMA public TO {role};",
         f"GRANT SELECT ON {', '.join(VERIFIER_READS)} TO {role};",
         f"GRANT SELECT ({', '.join(VERIFIER_READS_OF_CLIENTS)}) ON api_clients TO {role};",
+        f"GRANT SELECT ({', '.join(VERIFIER_READS_OF_HOLDERS)}) ON holders TO {role};",
+        f"GRANT UPDATE (redeemed_at, redeemed_by) ON presentations TO {role};",
         f"GRANT INSERT ON verifications TO {role};",
         f"GRANT USAGE ON SEQUENCE verifications_id_seq TO {role};",
     ])

@@ -21,8 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["ApiClient", "Base", "Holder", "HolderCeremony", "HolderInvitation", "HolderPasskey", "HolderSession",
-           "LicenseDocument", "LicenseVersion", "LogCheckpoint", "LogHead", "LogLeaf", "LogNode",
-           "LongTermForm", "MarketEntity", "Presentation", "RegistrationEvent", "SerialCounter", "VerificationRecord"]
+           "LicenseDocument", "LicenseVersion", "LogCheckpoint", "LogCosignature", "LogHead", "LogLeaf", "LogNode",
+           "LogWitness", "LongTermForm", "MarketEntity", "Presentation", "RegistrationEvent", "SerialCounter",
+           "VerificationRecord"]
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -210,6 +211,32 @@ class LogCheckpoint(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LogCosignature(Base):
+    """A witness's cosignature (C2SP tlog-cosignature) on the checkpoint of ``size``: its signature
+    line, as the witness returned it and the collector verified it. ``witness`` is its vkey."""
+
+    __tablename__ = "log_cosignatures"
+
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    witness: Mapped[str] = mapped_column(String(512), primary_key=True)
+    line: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LogWitness(Base):
+    """What the log knows of one witness: the size it last cosigned, and an alarm when it refused a
+    checkpoint as inconsistent (then no checkpoint above ``alarm_size`` is published until it
+    cosigns again)."""
+
+    __tablename__ = "log_witnesses"
+
+    witness: Mapped[str] = mapped_column(String(512), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    alarm: Mapped[str | None] = mapped_column(Text)
+    alarm_size: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class LogHead(Base):

@@ -18,6 +18,7 @@ from ..config import Settings
 from ..db.engine import make_engine, make_session_factory, make_write_session_factory
 from ..db.migrate import ensure_schema
 from ..log.reader import LogReader
+from ..log.witnessed import WitnessPolicy
 from ..registry import Registry
 
 __all__ = ["ReadRuntime"]
@@ -63,6 +64,11 @@ class ReadRuntime:
     @cached_property
     def log(self) -> LogReader:
         return LogReader(self.settings.log_origin)
+
+    @cached_property
+    def witness_policy(self) -> WitnessPolicy:
+        """The configured witnesses (their vkeys) and how many must cosign a published checkpoint."""
+        return WitnessPolicy(tuple(w.vkey for w in self.settings.witnesses), self.settings.witness_policy)
 
     @cached_property
     def registry(self) -> Registry:

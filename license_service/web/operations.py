@@ -22,6 +22,7 @@ from sqlalchemy import text
 from ..db.migrate import current_revision, head_revision
 from ..errors import Unavailable
 from ..log.reader import log_size
+from ..log.witnessed import alarms, published
 from ..runtime.read import ReadRuntime
 from .deps import RuntimeDep
 
@@ -43,12 +44,24 @@ class _LogSize(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         g = GaugeMetricFamily("elicense_log_size", "Entries in the issuance log")
+        policy = self._runtime.witness_policy
+        published_size = GaugeMetricFamily("elicense_log_published_size",
+                                           "Entries in the published checkpoint (cosigned per the witness policy)")
+        alarm = GaugeMetricFamily("elicense_witness_alarm", "1 while a witness's refusal of a checkpoint as "
+                                  "inconsistent stands (newer checkpoints are not published)", labels=["witness"])
         try:
             with self._runtime.sessions() as s:
                 g.add_metric([], log_size(s))
+                cp = published(s, policy)
+                raised = {a.witness for a in alarms(s, policy)}
         except Exception:  # a metrics scrape must not fail because the database is away; readyz says so
             return
+        published_size.add_metric([], cp.size if cp else 0)
+        for w in policy.witnesses:
+            alarm.add_metric([w.split("+", 1)[0]], 1 if w in raised else 0)
         yield g
+        yield published_size
+        yield alarm
 
 
 @router.get("/healthz", response_class=PlainTextResponse)

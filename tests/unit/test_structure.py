@@ -80,6 +80,8 @@ FORBIDDEN_IN_VERIFIER = {
     "signing.keys.pkcs11": "an HSM signer",
     "signing.keys.rotation": "key rotation (writes private keys)",
     "signing.note_signing": "the checkpoint signer (parses an Ed25519 private key)",
+    "signing.cosigning": "a witness's cosigner (parses an Ed25519 private key)",
+    "license_service.witness": "the witness process and the issuing side's collector",
     "devapp": "the composition root",
 }
 
