@@ -122,7 +122,7 @@ class Registry:
     def audit_licenses(self, after: str | None, limit: int) -> list[dict[str, Any]]:
         """Every license version as stored, paged by ``license_id`` (those after ``after``): its
         canonical record and digests, the columns shown beside the record (serial, dates, status,
-        since when and why, successor), its token and its leaf index. The PDF's bytes are served
+        since when and why, successor), its tokens (both forms) and its leaf index. The PDF's bytes are served
         apart (the auditor hashes them itself)."""
         with self._sessions() as s:
             q = select(LicenseVersion).order_by(LicenseVersion.license_id).limit(limit)
@@ -131,7 +131,7 @@ class Registry:
             return [{"license_id": r.license_id, "uscc": r.uscc, "version": r.version, "serial": r.serial,
                      "status": r.status, "issued_at": _iso(r.issued_at), "registered_on": _iso(r.registered_on),
                      "record": r.record, "record_digest": r.record_digest, "pdf_sha256": r.pdf_sha256,
-                     "token": r.token, "event_id": r.event_id, "leaf_index": r.leaf_index,
+                     "token": r.token, "qr_token": r.qr_token, "event_id": r.event_id, "leaf_index": r.leaf_index,
                      "superseded_by": r.superseded_by, "status_changed_at": _iso(r.status_changed_at),
                      "status_reason": r.status_reason} for r in s.scalars(q)]
 
