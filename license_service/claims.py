@@ -1,9 +1,13 @@
-"""The QR token's claims: built at issuance and checked at verification by this one module, so
-the two can never drift apart.
+"""The license token's claims, in both forms: built at issuance and checked at verification by
+this one module, so the two can never drift apart.
 
-``uscc``, ``name``, ``rep`` (the person line), ``sn`` (证照编号), ``ver``, ``iat`` (issue time,
-RFC 7519 NumericDate), ``dig`` (base64url SHA-256 of the canonical record) and ``status`` (its place
-in the published status lists, for checking offline). Nothing more: a token is public.
+Form 1 (``signing.tokens``, the API's ``token`` and the PDF's metadata): ``uscc``, ``name``,
+``rep`` (the person line), ``sn`` (证照编号), ``ver``, ``iat`` (issue time, RFC 7519 NumericDate),
+``dig`` (base64url SHA-256 of the canonical record) and ``status`` (its place in the published
+status lists, for checking offline). Nothing more: a token is public.
+
+Form 2 (``signing.compact_tokens``, the QR code's): ``[uscc, ver, iat, sidx]`` only, so that the QR
+code stays small; the registry, found by USCC and version, holds the rest.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from signing.compact_tokens import CompactClaims
 from signing.status_list import LIST_BITS
 
-__all__ = ["CLAIM_TYPES", "digest_claim", "malformed_claims", "registry_mismatches", "token_claims"]
+__all__ = ["CLAIM_TYPES", "compact_claims", "compact_mismatches", "digest_claim", "malformed_claims",
+           "registry_mismatches", "token_claims"]
 
 #: the claims every license token carries, with their JSON types (``name`` is absent for an
 #: individual business without a name; ``status`` for versions issued before status lists)
@@ -56,4 +62,20 @@ def registry_mismatches(claims: Mapping[str, Any], *, uscc: str, version: int, i
         ("name", claims.get("name") == (name or None)), ("rep", claims["rep"] == representative),
         ("status", "status" not in claims or (isinstance(status, dict) and status_index is not None
                                               and status.get("idx") == status_index % LIST_BITS)),
+    ) if not ok]
+
+
+def compact_claims(*, uscc: str, version: int, issued_at: datetime, status_index: int) -> CompactClaims:
+    """The claims of the compact token (form 2) of one license version (``issued_at`` timezone-aware;
+    the same ``iat`` as its form-1 token)."""
+    return CompactClaims(uscc, version, int(issued_at.timestamp()), status_index)
+
+
+def compact_mismatches(claims: CompactClaims, *, uscc: str, version: int, issued_at: datetime,
+                       status_index: int | None) -> list[str]:
+    """The claims of a compact token that disagree with the license version the registry holds
+    (empty: all agree), named as in form 1 (``sidx``: the status index)."""
+    return [claim for claim, ok in (
+        ("uscc", claims.uscc == uscc), ("ver", claims.ver == version),
+        ("iat", claims.iat == int(issued_at.timestamp())), ("sidx", claims.sidx == status_index),
     ) if not ok]

@@ -20,10 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload, sessionmaker
 
 from signing.canonical import canonical_json
+from signing.compact_tokens import CompactClaims, sign_compact
 from signing.pdf import PdfSealer
 from signing.tokens import TokenSigner, sign_claims
 
-from .claims import token_claims
+from .claims import compact_claims, token_claims
 from .db.models import LicenseDocument, LicenseVersion, LongTermForm, MarketEntity, RegistrationEvent
 from .db.serials import SerialCounters
 from .domain.china_time import china_date
@@ -240,8 +241,12 @@ class IssuanceService:
             uscc=lic.uscc, serial=lic.serial, version=version, issued_at=issued_at, record_digest=lic.record_digest,
             name=details.name, representative=details.representative, status=self._status.claim(lic.status_index)),
             self._token_key())
+        # the QR code carries the compact form (issue 13: a QR code of version 12 at most, whatever the
+        # names); the API and the PDF's metadata keep the full one, which names them
+        lic.qr_token = sign_compact(compact_claims(uscc=lic.uscc, version=version, issued_at=issued_at,
+                                                  status_index=lic.status_index), self._token_key())
         page = LicensePage(details=details, serial=serial.value, version=version, authority=ev.authority.name,
-                           registered_on=registered_on, verify_url=verify_url(self._base_url, lic.token),
+                           registered_on=registered_on, verify_url=verify_url(self._base_url, lic.qr_token),
                            token=lic.token)
         rendered = self._renderer.render(page)
         pdf = self._sealer.seal(rendered.pdf, box=rendered.seal_box, authority=ev.authority.name,
@@ -304,9 +309,10 @@ class IssuanceService:
             entity_type="有限责任公司", representative="预热", established_on=date(2018, 5, 31),
             business_scope="预热", address="预热", capital=Capital(Decimal(1)), term=Term(date(2018, 5, 31)))
         token = sign_claims({"warm_up": True}, self._token_key())
+        qr_token = sign_compact(CompactClaims(details.uscc.value, 1, 0, 0), self._token_key())
         rendered = self._renderer.render(LicensePage(
             details=details, serial="0" * 20, version=1, authority="预热", registered_on=date(2018, 5, 31),
-            verify_url=verify_url(self._base_url, token), token=token))
+            verify_url=verify_url(self._base_url, qr_token), token=token))
         self._sealer.seal(rendered.pdf, box=rendered.seal_box, authority="预热", reason="预热", location="000000",
                           at=at)
 

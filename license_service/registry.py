@@ -28,7 +28,7 @@ from .db.models import (
 from .urls import pdf_url, verify_url
 
 __all__ = ["LicenseRow", "Registry", "StoredPdf", "current_license", "entity_view", "former_names", "license_by_serial",
-           "license_view"]
+           "license_by_version", "license_view"]
 
 
 def _iso(v: date | datetime | None) -> str | None:
@@ -46,7 +46,7 @@ def license_view(lic: LicenseVersion, base_url: str) -> dict[str, Any]:
         "issued_at": _iso(lic.issued_at),
         "superseded_by": lic.superseded_by,
         "pdf_url": pdf_url(base_url, lic.license_id),
-        "verify_url": verify_url(base_url, lic.token),
+        "verify_url": verify_url(base_url, lic.qr_token or lic.token),
         "token": lic.token,
         "registered_on": _iso(lic.registered_on),
         "record_digest": lic.record_digest,
@@ -122,7 +122,7 @@ class Registry:
     def audit_licenses(self, after: str | None, limit: int) -> list[dict[str, Any]]:
         """Every license version as stored, paged by ``license_id`` (those after ``after``): its
         canonical record and digests, the columns shown beside the record (serial, dates, status,
-        since when and why, successor), its token and its leaf index. The PDF's bytes are served
+        since when and why, successor), its tokens (both forms) and its leaf index. The PDF's bytes are served
         apart (the auditor hashes them itself)."""
         with self._sessions() as s:
             q = select(LicenseVersion).order_by(LicenseVersion.license_id).limit(limit)
@@ -131,7 +131,7 @@ class Registry:
             return [{"license_id": r.license_id, "uscc": r.uscc, "version": r.version, "serial": r.serial,
                      "status": r.status, "issued_at": _iso(r.issued_at), "registered_on": _iso(r.registered_on),
                      "record": r.record, "record_digest": r.record_digest, "pdf_sha256": r.pdf_sha256,
-                     "token": r.token, "event_id": r.event_id, "leaf_index": r.leaf_index,
+                     "token": r.token, "qr_token": r.qr_token, "event_id": r.event_id, "leaf_index": r.leaf_index,
                      "superseded_by": r.superseded_by, "status_changed_at": _iso(r.status_changed_at),
                      "status_reason": r.status_reason} for r in s.scalars(q)]
 
@@ -185,15 +185,17 @@ _ME = MarketEntity.__table__
 _WITH_ENTITY = select(_LV, _ME.c.status.label("entity_status"), _ME.c.current_version).join(
     _ME, _ME.c.uscc == _LV.c.uscc)
 _BY_SERIAL = _WITH_ENTITY.where(_LV.c.serial == bindparam("key"))
+_BY_VERSION = _WITH_ENTITY.where((_LV.c.uscc == bindparam("key")) & (_LV.c.version == bindparam("version")))
 _CURRENT_OF = _WITH_ENTITY.where((_LV.c.uscc == bindparam("key")) & (_LV.c.version == _ME.c.current_version))
-_SIBLINGS = select(_LV.c.license_id, _LV.c.version, _LV.c.status, _LV.c.issued_at, _LV.c.token, _LV.c.record
+_SIBLINGS = select(_LV.c.license_id, _LV.c.version, _LV.c.status, _LV.c.issued_at, _LV.c.token, _LV.c.qr_token,
+                   _LV.c.record
                    ).where(_LV.c.uscc == bindparam("key"))
 
 
-def _lookup(c: Connection, query: Any, key: str) -> LicenseRow | None:
+def _lookup(c: Connection, query: Any, key: str, **more: Any) -> LicenseRow | None:
     """One query for the license and its entity (plain rows on a Core connection: the hot path of
     every verification); a second, for the sibling versions, only when it is not the current version."""
-    row = c.execute(query, {"key": key}).one_or_none()
+    row = c.execute(query, {"key": key, **more}).one_or_none()
     if row is None:
         return None
     siblings: tuple[Any, ...] = ()
@@ -222,6 +224,11 @@ def former_names(c: Connection, uscc: str) -> dict[str, date]:
 def license_by_serial(c: Connection, serial: str) -> LicenseRow | None:
     """The license version with this 证照编号."""
     return _lookup(c, _BY_SERIAL, serial)
+
+
+def license_by_version(c: Connection, uscc: str, version: int) -> LicenseRow | None:
+    """Version ``version`` of entity ``uscc``'s license (what a compact token names)."""
+    return _lookup(c, _BY_VERSION, uscc, version=version)
 
 
 def current_license(c: Connection, uscc: str) -> LicenseRow | None:

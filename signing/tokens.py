@@ -39,7 +39,9 @@ __all__ = [
     "jwk_thumbprint",
     "public_jwk_of",
     "sign_claims",
+    "sign_jws",
     "verify_claims",
+    "verify_jws",
 ]
 
 ALGORITHM = "ES256"
@@ -182,8 +184,16 @@ def sign_claims(claims: Mapping[str, Any], signer: TokenSigner, *, typ: str = "J
     kind of signed object has its own ``typ`` (RFC 8725 s.3.11): ``JWT`` a license token,
     ``at+jwt`` an access token (RFC 9068), ``vc+jwt`` a status list.
     Raises what the signer raises (``SigningError`` from an HSM that refuses)."""
-    header = json.dumps({"alg": ALGORITHM, "kid": signer.kid, "typ": typ}, separators=(",", ":"), sort_keys=True)
-    signing_input = f"{_b64u(header.encode())}.{_b64u(canonical_json(dict(claims)))}"
+    return sign_jws(canonical_json(dict(claims)), signer, typ=typ)
+
+
+def sign_jws(payload: bytes, signer: TokenSigner, *, typ: str | None) -> str:
+    """Compact JWS (RFC 7515 s.7.1) over ``payload`` with the header ``{"alg":"ES256","kid":...}``
+    and ``"typ"`` unless ``typ`` is None; the signature in its low-S form. For the token forms in
+    ``signing/`` (:func:`sign_claims`, ``signing.compact_tokens``)."""
+    fields = {"alg": ALGORITHM, "kid": signer.kid} | ({"typ": typ} if typ is not None else {})
+    header = json.dumps(fields, separators=(",", ":"), sort_keys=True)
+    signing_input = f"{_b64u(header.encode())}.{_b64u(payload)}"
     return f"{signing_input}.{_b64u(_low_s(signer.sign_es256(signing_input.encode())))}"
 
 
@@ -227,6 +237,19 @@ def verify_claims(token: str, keyring: Keyring, *, at: datetime, low_s: bool = T
 def _verify_signature(token: str, keyring: Keyring, *, low_s: bool, typ: str) -> tuple[str, dict[str, Any]]:
     """Everything :func:`verify_claims` checks but the time claims (which depend on when); returns
     the ``kid`` that verified and the claims."""
+    kid, claims = verify_jws(token, keyring, low_s=low_s, typ=typ)
+    if not isinstance(claims, dict):
+        raise InvalidToken("token.malformed")
+    keyring.check_window(kid, claims)
+    return kid, claims
+
+
+def verify_jws(token: str, keyring: Keyring, *, low_s: bool, typ: str | None) -> tuple[str, Any]:
+    """The signature checks every token form shares (length, shape, ``alg``, ``kid``, no dangerous
+    header, ``typ`` — ``None``: the header must carry none —, canonical and low-S signature, the
+    signature itself); returns the ``kid`` that verified and the payload parsed as JSON, of any JSON
+    type. For the token forms in ``signing/``, not for callers: they check the payload's shape and the
+    key's window next (:func:`verify_claims`, ``signing.compact_tokens``). Raises :class:`InvalidToken`."""
     header = _header(token)
     if header.get("alg") != ALGORITHM:
         raise InvalidToken("token.alg")
@@ -248,13 +271,9 @@ def _verify_signature(token: str, keyring: Keyring, *, low_s: bool, typ: str) ->
     except (JOSEError, ValueError, TypeError):
         raise InvalidToken("token.signature") from None
     try:
-        claims = json.loads(payload)
+        return kid, json.loads(payload)
     except (ValueError, UnicodeDecodeError):
         raise InvalidToken("token.malformed") from None
-    if not isinstance(claims, dict):
-        raise InvalidToken("token.malformed")
-    keyring.check_window(kid, claims)
-    return kid, claims
 
 
 def check_times(claims: Mapping[str, Any], at: datetime) -> None:

@@ -101,6 +101,7 @@ def claim_mismatches(claims: Mapping[str, Any], found: Found, mismatched: list[s
         "uscc": lic.uscc, "ver": lic.version, "iat": _when(lic.issued_at), "name": entity["name"],
         "rep": entity["representative"], "dig": digest_claim(lic.record_digest)[:12] + "…",
         "status": lic.status_index % LIST_BITS if lic.status_index is not None else None,
+        "sidx": lic.status_index,  # a compact token states the whole index
     }
     parts = []
     for claim in mismatched:
@@ -110,7 +111,7 @@ def claim_mismatches(claims: Mapping[str, Any], found: Found, mismatched: list[s
             parts.append("token (the claims agree, but the string is not the one issued: its signature is "
                          "spelled otherwise)")
         else:
-            shown = "status index" if claim == "status" else claim
+            shown = "status index" if claim in ("status", "sidx") else claim
             parts.append(f"{shown} (token {_shown(said.get(claim))}, registry {_shown(registry.get(claim))})")
     return "the claims disagree with the registry's license version: " + "; ".join(parts)
 

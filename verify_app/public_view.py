@@ -32,7 +32,7 @@ def _iso(v: datetime | None) -> str | None:
 
 def _version_ref(v: Any, base_url: str) -> dict[str, Any]:
     return {"license_id": v.license_id, "version": v.version, "status": v.status,
-            "issued_at": v.issued_at.isoformat(), "verify_url": verify_url(base_url, v.token)}
+            "issued_at": v.issued_at.isoformat(), "verify_url": verify_url(base_url, v.qr_token or v.token)}
 
 
 @dataclass(eq=False)

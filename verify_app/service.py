@@ -16,12 +16,13 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from license_service.claims import malformed_claims, registry_mismatches
+from license_service.claims import compact_mismatches, malformed_claims, registry_mismatches
 from license_service.domain.uscc import Uscc
 from license_service.log.reader import LogReader
 from license_service.log.witnessed import WitnessPolicy
-from license_service.registry import current_license, former_names, license_by_serial
+from license_service.registry import current_license, former_names, license_by_serial, license_by_version
 from license_service.urls import token_of
+from signing.compact_tokens import CompactClaims, CompactVerifier, is_compact
 from signing.keys.api import PublicKeys
 from signing.tokens import CachingVerifier, InvalidToken
 
@@ -52,26 +53,34 @@ class VerificationService:
         # keep verifying, and the registry check below (the exact string as issued) leaves no room
         # for a second spelling of any license's token
         self._tokens = CachingVerifier(keys.token_keyring(), low_s=False)
+        self._compact = CompactVerifier(keys.token_keyring())  # the QR code's form (issue 13): low S only
         self._pdfs = PdfChecker(keys)
         self.evidence = LogEvidence(sessions, log, keys, policy, grace_seconds)
         self.registry = RegistryCache(Generation(engine), self._changed)
 
     # -- registry reads -------------------------------------------------------------------------
-    def _find(self, uscc: str, serial: str | None) -> Found | None:
-        """License ``serial`` (None: the current one) of entity ``uscc``, through the registry
-        cache. Nothing is filed under a USCC the row does not have."""
+    def _find(self, uscc: str, serial: str | None, version: int | None = None) -> Found | None:
+        """License ``serial``, else version ``version`` (both None: the current one) of entity
+        ``uscc``, through the registry cache. Nothing is filed under a USCC the row does not have."""
         def load() -> Found | None:
             with self._engine.connect() as c:
-                row = license_by_serial(c, serial) if serial else current_license(c, uscc)
+                row = (license_by_serial(c, serial) if serial else license_by_version(c, uscc, version)
+                       if version is not None else current_license(c, uscc))
             return Found(row, self._base_url) if row else None
 
-        found: Found | None = self.registry.get(uscc, serial or "", load)
+        found: Found | None = self.registry.get(uscc, serial or (f"v{version}" if version is not None else ""), load)
         return found if found is None or found.lic.uscc == uscc else load()
 
     def current_token(self, uscc: str) -> str | None:
         """The token of the entity's current license, through the registry cache (None: no such entity)."""
         found = self._find(uscc, None)
         return str(found.lic.token) if found is not None else None
+
+    def _find_named(self, claims: dict[str, Any] | CompactClaims) -> Found | None:
+        """The license version a verified token names: by serial (form 1), by USCC and version (form 2)."""
+        if isinstance(claims, CompactClaims):
+            return self._find(claims.uscc, None, claims.ver)
+        return self._find(claims["uscc"], claims["sn"])
 
     def _changed(self, start: int, end: int) -> set[str] | None:
         """The USCCs that log leaves ``start..end-1`` name (None: too many to read; forget all)."""
@@ -81,8 +90,13 @@ class VerificationService:
             return usccs_of_leaves(self._log.entries(s, start, end))
 
     # -- tokens ---------------------------------------------------------------------------------
-    def _token_checks(self, token: str, at: datetime) -> tuple[list[Check], dict[str, Any] | None]:
+    def _token_checks(self, token: str, at: datetime) -> tuple[list[Check], dict[str, Any] | CompactClaims | None]:
+        """Signature and key of ``token`` in either form (``signing.tokens``, ``signing.compact_tokens``:
+        the same reason codes), and the shape of its claims."""
         try:
+            if is_compact(token):
+                return [Check(Reason.KEY_KNOWN), Check(Reason.TOKEN_SIGNATURE_OK)
+                        ], self._compact.verify(token)  # its claims are well formed once it verifies
             claims = self._tokens.verify(token, at=at)
         except InvalidToken as e:
             reason = Reason.of(e.reason)
@@ -95,19 +109,26 @@ class VerificationService:
         return checks, claims
 
     @staticmethod
-    def _registry_checks(claims: dict[str, Any], found: Found | None,
+    def _registry_checks(claims: dict[str, Any] | CompactClaims, found: Found | None,
                          token: str) -> tuple[list[Check], Found | None]:
+        said = _claims_of(claims)
         if found is None:
+            named = f"{said['uscc']} version {said['ver']}" if isinstance(claims, CompactClaims) else \
+                f"{said['sn']} version {said['ver']}"
             return [Check(Reason.REGISTRY_UNKNOWN_LICENSE, f"signed with our key, but the registry holds no license "
-                                                           f"{claims['sn']} version {claims['ver']}")], None
+                                                           f"{named}")], None
         lic, entity = found.lic, found.record["entity"]
-        mismatched = registry_mismatches(
-            claims, uscc=lic.uscc, version=lic.version, issued_at=lic.issued_at, record_digest=lic.record_digest,
-            name=entity["name"], representative=entity["representative"], status_index=lic.status_index)
-        if token != lic.token:  # the same signed content spelled otherwise (a malleated signature)
+        if isinstance(claims, CompactClaims):
+            mismatched = compact_mismatches(claims, uscc=lic.uscc, version=lic.version, issued_at=lic.issued_at,
+                                            status_index=lic.status_index)
+        else:
+            mismatched = registry_mismatches(
+                claims, uscc=lic.uscc, version=lic.version, issued_at=lic.issued_at, record_digest=lic.record_digest,
+                name=entity["name"], representative=entity["representative"], status_index=lic.status_index)
+        if token != (lic.qr_token if isinstance(claims, CompactClaims) else lic.token):  # spelled otherwise
             mismatched.append("token")
         if mismatched:
-            return [Check(Reason.CLAIMS_REGISTRY_MISMATCH, details.claim_mismatches(claims, found, mismatched))], None
+            return [Check(Reason.CLAIMS_REGISTRY_MISMATCH, details.claim_mismatches(said, found, mismatched))], None
         return [Check(Reason.CLAIMS_MATCH_REGISTRY),
                 Check(LICENSE_STATUS[lic.status], details.license_status(found))], found
 
@@ -132,7 +153,7 @@ class VerificationService:
         checks, claims = self._token_checks(token, at)
         if claims is None:
             return VerificationReport(checks, None, at)
-        found = self._find(claims["uscc"], claims["sn"])
+        found = self._find_named(claims)
         view = self.evidence.view()
         if found is not None:
             known = found.answers.get(token)
@@ -160,7 +181,7 @@ class VerificationService:
         checks += token_checks
         if claims is None:
             return VerificationReport(checks, None, at)
-        more, found = self._registry_checks(claims, self._find(claims["uscc"], claims["sn"]), findings.token)
+        more, found = self._registry_checks(claims, self._find_named(claims), findings.token)
         checks += more
         if found is not None:
             # A long-term form (proven, and after the seal nothing but DSS updates and document
@@ -211,3 +232,10 @@ class VerificationService:
             "client_id": client_id, "checked_at": report.checked_at, "channel": channel,
             "subject_uscc": report.subject_uscc,
             "license_id": report.license["license_id"] if report.license else None, "verdict": report.verdict.value})
+
+
+def _claims_of(claims: dict[str, Any] | CompactClaims) -> dict[str, Any]:
+    """A token's claims as a mapping, named as form 1 names them (a compact token's ``sidx`` kept)."""
+    if isinstance(claims, CompactClaims):
+        return {"uscc": claims.uscc, "ver": claims.ver, "iat": claims.iat, "dig": "", "sidx": claims.sidx}
+    return claims

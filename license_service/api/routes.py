@@ -201,7 +201,7 @@ def get_verifications(uscc: UsccPath, runtime: IssuingDep,
 def audit_licenses(runtime: IssuingDep, _: Annotated[Principal, Depends(require_scope("audit"))],
                    after: Annotated[str | None, Query(pattern=_LICENSE_ID_PATTERN)] = None,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> dict[str, Any]:
-    """Every license version as stored (canonical record, digests, token, status with since when and
+    """Every license version as stored (canonical record, digests, both tokens, status with since when and
     why, leaf index), for reconciling the registry with the issuance log. Paged by ``license_id``
     (``next``)."""
     out = runtime.registry.audit_licenses(after, limit)

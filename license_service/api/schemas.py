@@ -97,6 +97,8 @@ class AuditLicense(BaseModel):
     record_digest: str
     pdf_sha256: str
     token: str
+    #: the compact token its QR code carries (form 2, docs/token-formats.md); None if issued before it
+    qr_token: str | None = None
     event_id: str
     leaf_index: int | None
     superseded_by: str | None

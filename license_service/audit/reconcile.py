@@ -9,7 +9,8 @@ What is checked, per registry row:
   version, USCC, dates, source event) agree with the record; exactly one issuance leaf names it, at
   its leaf index, with its record, PDF and token digests; the stored PDF, as the auditor hashed it,
   is the one that leaf names; the stored token verifies with the published keys and its claims
-  (``uscc``, ``sn``, ``ver``, ``iat``, ``dig``, ``name``, ``rep``) are its record's; its status,
+  (``uscc``, ``sn``, ``ver``, ``iat``, ``dig``, ``name``, ``rep``) are its record's, and so are its QR
+  code's compact token's (``uscc``, ``ver``, ``iat``: docs/token-formats.md), when it has one; its status,
   successor, since when and why are what the newest leaf that set them says;
 - a market entity: its name, kind, establishment date, status, since when, why and current version
   are what the newest leaf naming it says, and agree with its current version's record;
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from signing.compact_tokens import CompactVerifier
 from signing.tokens import InvalidToken, Keyring, verify_claims
 
 from ..claims import digest_claim
@@ -326,6 +328,7 @@ class _Reconciliation:
         else:
             self.check_columns(subject, lic, record)
             self.check_token(subject, lic, record, digest)
+            self.check_qr_token(subject, lic, record)
         where = self.issued.get(lid, [])
         if len(where) != 1:
             self.problems.append(f"{subject} has {len(where)} issuance leaves in the log, not one")
@@ -376,6 +379,31 @@ class _Reconciliation:
         if wrong:
             self.problems.append(f"{subject}: its stored token's claims {', '.join(wrong)} disagree with its record "
                                  f"({', '.join(f'{k}={claims.get(k)!r}' for k in wrong)})")
+
+    def check_qr_token(self, subject: str, lic: dict[str, Any], record: dict[str, Any]) -> None:
+        """The compact token its QR code carries (none before form 2, and none from a server that
+        predates it) verifies with the published keys, and names the record's USCC, version and issue
+        time. (Its status index is the registry's word alone: no leaf states it.)"""
+        token = lic.get("qr_token")
+        if token is None:
+            return
+        try:
+            claims = CompactVerifier(self.keyring, maxsize=0).verify(token)  # each token once: no cache
+        except InvalidToken as e:
+            self.problems.append(f"{subject}: its QR code's token does not verify with the published keys ({e.reason})")
+            return
+        except TypeError:  # not even a string
+            self.problems.append(f"{subject}: its QR code's token is not a string")
+            return
+        try:
+            iat: Any = int(datetime.fromisoformat(record["issued_at"]).timestamp())
+        except (KeyError, TypeError, ValueError):
+            iat = None
+        wanted = {"uscc": record["entity"].get("uscc"), "ver": record.get("version"), "iat": iat}
+        wrong = [k for k, v in wanted.items() if not _same(getattr(claims, k), v)]
+        if wrong:
+            self.problems.append(f"{subject}: its QR code's token's claims {', '.join(wrong)} disagree with its "
+                                 f"record ({', '.join(f'{k}={getattr(claims, k)!r}' for k in wrong)})")
 
     def check_entity(self, uscc: str, row: dict[str, Any]) -> None:
         subject = f"entity {uscc}"

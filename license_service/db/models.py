@@ -84,7 +84,9 @@ class LicenseVersion(Base):
     registered_on: Mapped[date] = mapped_column(Date)
     record: Mapped[str] = mapped_column(Text)
     record_digest: Mapped[str] = mapped_column(String(64))
-    token: Mapped[str] = mapped_column(Text)
+    token: Mapped[str] = mapped_column(Text)  # form 1 (signing/tokens.py): the API's and the PDF's
+    # form 2 (signing/compact_tokens.py), what the QR code carries; None for versions issued before it
+    qr_token: Mapped[str | None] = mapped_column(Text)
     pdf_sha256: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(128))
     superseded_by: Mapped[str | None] = mapped_column(String(96))

@@ -15,7 +15,13 @@ _MASK = 7
 
 
 def qr_matrix(data: str) -> list[list[bool]]:
-    """The module matrix for ``data`` (byte mode, level M), without the quiet zone."""
+    """The module matrix for ``data`` (one byte-mode segment, level M), without the quiet zone.
+
+    A verify URL is base64url after its host: lower case throughout, so alphanumeric mode cannot hold
+    it, and its runs of digits or capitals are too short to pay for a segment header of their own (the
+    qrcode library's own segmenting makes these codes one or two versions larger). One byte segment
+    is the most compact encoding of it. The compact token (``signing.compact_tokens``) keeps a license's
+    code at version 12 at most with a base URL of up to 39 characters (README, "Token formats")."""
     qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=_MASK)
     qr.add_data(data.encode("utf-8"), optimize=0)
     qr.make(fit=True)

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import entity, event
 
 from .conftest import Server
-from .validators import joserfc_claims, pdf_text, pdfsig, pyhanko_status, qr_texts
+from .validators import joserfc_claims, joserfc_compact, pdf_text, pdfsig, pyhanko_status, qr_texts
 
 
 @pytest.fixture(scope="module")
@@ -82,19 +82,47 @@ def test_the_long_term_form_is_pades_b_lta_to_pyhanko_and_valid_to_pdfsig(server
     assert ts.intact and ts.valid and ts.trusted
 
 
-@pytest.mark.parametrize("dpi", [150, 96])
-def test_qr_decodes_and_token_verifies_with_joserfc(server: Server, issued: Any, dpi: int) -> None:
+@pytest.mark.parametrize("dpi", [150, 96, 72])
+def test_qr_decodes_and_its_compact_token_verifies_with_joserfc(server: Server, issued: Any, dpi: int) -> None:
+    """The QR code carries the compact token (form 2): a JWS over [uscc, ver, iat, sidx] that any JOSE
+    library verifies with the JWKS."""
     lic, pdf, _ = issued
     found = qr_texts(pdf, dpi)
     assert found == [lic["verify_url"]]
     token = found[0].rsplit("/v/", 1)[1]
-    claims = joserfc_claims(token, httpx.get(server.base + "/.well-known/jwks.json").json())
+    jwks = httpx.get(server.base + "/.well-known/jwks.json").json()
+    uscc, ver, iat, sidx = joserfc_compact(token, jwks)
+    assert (uscc, ver) == (lic["uscc"], 1) and isinstance(iat, int) and isinstance(sidx, int)
+
+
+def test_the_full_token_verifies_with_joserfc(server: Server, issued: Any) -> None:
+    """The API's ``token`` (form 1, also in the PDF's metadata) names what the QR code cannot."""
+    lic, _, _ = issued
+    claims = joserfc_claims(lic["token"], httpx.get(server.base + "/.well-known/jwks.json").json())
     assert claims["uscc"] == lic["uscc"] and claims["sn"] == lic["serial"] and claims["ver"] == 1
     assert claims["name"] == "湘西峒河喆堃生态农业科技有限公司" and claims["rep"] == "向喆"
     digest = hashlib.sha256(bytes.fromhex(lic["record_digest"])).digest()  # the claim is the digest itself
     assert isinstance(claims["dig"], str) and len(claims["dig"]) == 43 and digest
     assert set(claims) == {"uscc", "name", "rep", "sn", "ver", "iat", "dig", "status"}
     assert claims["status"]["uri"] == server.base + "/status/revocation/0" and isinstance(claims["status"]["idx"], int)
+
+
+def test_the_longest_names_qr_code_decodes_at_72_dpi_and_verifies_over_http(server: Server) -> None:
+    """Issue 13's bar: the longest name and representative the intake accepts (100 characters each, a
+    4-byte plane-2 character among them), the page rendered at 72 dpi by poppler, the QR code decoded
+    by zxing-cpp to the verify URL, which the server then answers as valid."""
+    c = server.client("registrations:write licenses:read verify")
+    name = ("湘西𠮷祥峒河生态农业科技发展（集团）有限公司" * 5)[:100]
+    rep = ("欧阳·买买提艾力𠮷" * 12)[:100]
+    r = c.post("/api/v1/registrations", json=event("establishment", entity(name=name, representative=rep)))
+    assert r.status_code == 201, r.text
+    lic = r.json()["license"]
+    pdf = c.get(f"/api/v1/licenses/{lic['license_id']}/pdf").content
+    assert qr_texts(pdf, 72) == [lic["verify_url"]]
+    page = httpx.get(lic["verify_url"], headers={"Accept": "application/json"})
+    assert page.status_code == 200 and page.json()["verdict"] == "valid", page.text
+    assert page.json()["license"]["name"] == name
+    assert c.post("/api/v1/verify/token", json={"token": lic["verify_url"]}).json()["verdict"] == "valid"
 
 
 def test_token_in_pdf_metadata(issued: Any) -> None:

@@ -1,5 +1,6 @@
 """The offline status example (docs/offline_status.py) against a real server: a relying party
-fetches the JWKS and the status lists once, then checks tokens with no network at all (the script
+fetches the JWKS and the status lists once, then checks tokens of both forms (the API's, the QR
+code's) with no network at all (the script
 runs in a network namespace of its own, so a fetch would fail). A superseded version and a revoked
 license read as not in force from a list fetched after the change; a list cached before it still
 says in force, and says how old it is."""
@@ -56,6 +57,12 @@ def test_offline_status_example(server: Server, tmp_path: Path) -> None:
     _fetch(server, uri, before)  # cached before any change
     code, out = _offline(lic_a["token"], before)
     assert code == 0 and out["in_force"] and out["uscc"] == a["uscc"] and out["status_age_seconds"] >= 0
+    assert (out["form"], out["name"], out["serial"]) == (1, a["name"], lic_a["serial"])
+    # the QR code's compact token (form 2), given as the whole URL a scanner reads: the same status,
+    # without the names or the serial it does not carry
+    code, qr = _offline(lic_a["verify_url"], before)
+    assert code == 0 and qr["in_force"] and (qr["form"], qr["uscc"], qr["version"]) == (2, a["uscc"], 1)
+    assert qr["name"] is None and qr["serial"] is None
 
     lic_a2 = c.post("/api/v1/registrations", json=event("change", {**a, "address": "吉首市人民路5号"},
                                                          decided_at="2019-01-02T10:00:00+08:00")).json()["license"]
@@ -66,6 +73,9 @@ def test_offline_status_example(server: Server, tmp_path: Path) -> None:
     assert _offline(lic_a["token"], after)[1]["revoked_or_superseded"] is True  # superseded by version 2
     assert _offline(lic_b["token"], after)[1]["in_force"] is False  # revoked
     assert _offline(lic_a2["token"], after)[0] == 0  # the current version
+    assert _offline(lic_a["verify_url"], after)[1]["revoked_or_superseded"] is True  # the same by the QR code
+    assert _offline(lic_b["verify_url"], after)[1]["in_force"] is False
+    assert _offline(lic_a2["verify_url"], after)[0] == 0
     # the list cached before the changes still says in force: its age is what the report gives
     code, stale = _offline(lic_b["token"], before)
     assert code == 0 and stale["status_as_of"] <= json.loads(_payload((after / "revocation.jwt").read_text())

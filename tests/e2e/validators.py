@@ -61,3 +61,12 @@ def joserfc_claims(token: str, jwks: dict[str, Any]) -> dict[str, Any]:
 
     obj = jws.deserialize_compact(token, KeySet.import_key_set(jwks), algorithms=["ES256"])
     return dict(json.loads(obj.payload))
+
+
+def joserfc_compact(token: str, jwks: dict[str, Any]) -> list[Any]:
+    """The payload of a compact license token (form 2: a JSON array), verified by joserfc."""
+    from joserfc import jws
+    from joserfc.jwk import KeySet
+
+    obj = jws.deserialize_compact(token, KeySet.import_key_set(jwks), algorithms=["ES256"])
+    return list(json.loads(obj.payload))

@@ -4,6 +4,7 @@ field; nothing written)."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from typing import Any
@@ -30,7 +31,10 @@ def test_establishment_issues_version_1(registrar: TestClient) -> None:
     assert len(lic["serial"]) == 20 and lic["serial"].startswith("433100")
     lid = LicenseId.parse(lic["license_id"])  # GB/T 36904 form with a valid MOD 37,36 check
     assert lid.serial == lic["serial"] and lid.version == 1
-    assert lic["verify_url"].endswith("/v/" + lic["token"])
+    # the QR code's URL carries the compact token (form 2), the API the full one (form 1)
+    qr_token = lic["verify_url"].removeprefix("http://testserver/v/")
+    payload = json.loads(base64.urlsafe_b64decode(qr_token.split(".")[1] + "=="))
+    assert payload[:2] == [lic["uscc"], 1] and qr_token.split(".")[0] != lic["token"].split(".")[0]
     pdf = registrar.get(f"/api/v1/licenses/{lic['license_id']}/pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")

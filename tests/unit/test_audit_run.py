@@ -21,8 +21,9 @@ from license_service.audit.check import AuditFailure, CouldNotCheck
 from license_service.audit.client import LogSource
 from license_service.audit.reconcile import RegistryListing
 from license_service.audit.run import AuditResult, load_state, run_audit
-from license_service.claims import token_claims
+from license_service.claims import compact_claims, token_claims
 from signing.canonical import canonical_json
+from signing.compact_tokens import CompactClaims, sign_compact
 from signing.keys.api import handover_text
 from signing.keys.files import TokenSigningKey
 from signing.merkle import consistency_plan, fold, leaf_hash, node_hash, range_nodes
@@ -107,10 +108,13 @@ class MemoryLog:
         token = sign_claims(token_claims(uscc=uscc, serial=record["serial"], version=version,
                                          issued_at=datetime.fromisoformat(_utc(day, 2)), record_digest=_sha(text),
                                          name=name, representative="向喆", status=None), self.token_key)
+        qr_token = sign_compact(compact_claims(uscc=uscc, version=version, issued_at=datetime.fromisoformat(
+            _utc(day, 2)), status_index=len(self.licenses)), self.token_key)
         self.pdfs[lid] = f"%PDF-1.7 {lid}".encode()
         lic = {"license_id": lid, "uscc": uscc, "version": version, "serial": record["serial"], "status": "current",
                "issued_at": _utc(day, 2), "registered_on": day, "record": text, "record_digest": _sha(text),
-               "pdf_sha256": _sha(self.pdfs[lid]), "token": token, "event_id": eid, "leaf_index": len(self.leaves),
+               "pdf_sha256": _sha(self.pdfs[lid]), "token": token, "qr_token": qr_token, "event_id": eid,
+               "leaf_index": len(self.leaves),
                "superseded_by": None, "status_changed_at": None, "status_reason": None}
         if supersedes:
             self._lic(supersedes).update(status="superseded", superseded_by=lid, status_changed_at=_utc(day, 2),
@@ -500,6 +504,24 @@ def test_a_token_with_other_claims_is_found_under_old_leaves(tmp_path: Path) -> 
     lic["token"] = sign_claims({**claims, "name": "冒名有限公司"}, m.token_key)
     _fails(_reconciled(m, tmp_path), f"license {lic['license_id']}: its stored token's claims name disagree with its "
            "record (name='冒名有限公司')", tmp_path / "s.json", None)
+
+
+def test_a_qr_token_naming_another_version_or_signed_by_another_key_is_found(ended: MemoryLog,
+                                                                             tmp_path: Path) -> None:
+    """The QR code's compact token (form 2) is checked like the full one: the published keys, then the
+    record's USCC, version and issue time. One naming version 2 on version 1's row would send whoever
+    scans it to another license; none at all (a version issued before form 2) is no finding."""
+    lic = next(x for x in ended.licenses if x["license_id"] == SUPERSEDED)
+    iat = int(datetime.fromisoformat(lic["issued_at"]).timestamp())
+    _edit(ended, "licenses", SUPERSEDED, qr_token=sign_compact(CompactClaims(lic["uscc"], 2, iat, 0),
+                                                                ended.token_key))
+    _fails(_reconciled(ended, tmp_path), f"license {SUPERSEDED}: its QR code's token's claims ver disagree with its "
+           "record (ver=2)", tmp_path / "s.json", None)
+    _edit(ended, "licenses", SUPERSEDED, qr_token=sign_compact(CompactClaims(lic["uscc"], 1, iat, 0), _token_key()))
+    _fails(_reconciled(ended, tmp_path), f"license {SUPERSEDED}: its QR code's token does not verify with the "
+           "published keys (token.unknown_kid)", tmp_path / "s.json", None)
+    _edit(ended, "licenses", SUPERSEDED, qr_token=None)
+    assert _reconciled(ended, tmp_path).passed
 
 
 def test_old_and_new_leaf_shapes_audit_together(tmp_path: Path) -> None:
