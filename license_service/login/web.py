@@ -79,7 +79,11 @@ PagesDep = Annotated[LoginPages, Depends(_pages)]
 
 
 def _lang(request: Request) -> str:
-    return "en" if request.query_params.get("lang") == "en" else "zh"
+    """``?lang=en``, or (on the authorization endpoint) the platform's ``ui_locales`` (OIDC Core s.3.1.2.1)."""
+    if request.query_params.get("lang") == "en":
+        return "en"
+    locales = request.query_params.get("ui_locales", "").split()
+    return "en" if locales and locales[0].lower().startswith("en") else "zh"
 
 
 LangDep = Annotated[str, Depends(_lang)]
@@ -193,7 +197,8 @@ def authorize(request: Request, pages: PagesDep, lang: LangDep) -> Response:
         return _render(pages, "message.html", lang, status=400, text=f"{e.error}: {e.description or ''}",
                        code=e.error)
     scan_url = pages.url(f"/oidc/scan/{opened.handle}")
-    response = _render(pages, "authorize.html", lang, platform=name, asks=asks, request_id=opened.request_id,
+    # no language switch here: reloading would replay the request (its nonce); ui_locales chooses
+    response = _render(pages, "authorize.html", lang, fixed_lang=True, platform=name, asks=asks, request_id=opened.request_id,
                        qr=qr_svg(scan_url, label=LOGIN_TEXT[lang]["scan_title"]), scan_url=scan_url,
                        code=opened.display_code, number=opened.number, code_url=pages.url("/oidc/scan"),
                        expires_at=opened.expires_at.isoformat())

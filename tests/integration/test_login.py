@@ -479,3 +479,10 @@ def test_id_token_key_rotates_on_its_own(tmp_path: Any) -> None:
     assert FileSigners(tmp_path).id_token_signer().kid == new_kid != old_kid
     assert {old_kid, new_kid} == set(FilePublicKeys(tmp_path).id_token_keyring().keys)  # the old one still published
     assert FileSigners(tmp_path).token_signer().kid == qr_kid  # the QR-token key untouched
+
+
+def test_authorize_page_speaks_the_platforms_ui_locales(holder_app: FastAPI, platform: Platform) -> None:
+    page = Desktop(holder_app).open(platform.params(ui_locales="en-US zh-CN"))["page"]
+    assert "Log in with the e-license" in page and 'lang="en"' in page
+    assert 'class="switch"' not in page  # a reload would replay the request's nonce
+    assert "用电子营业执照登录" in Desktop(holder_app).open(platform.fresh().params())["page"]
