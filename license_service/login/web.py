@@ -198,7 +198,8 @@ def authorize(request: Request, pages: PagesDep, lang: LangDep) -> Response:
                        code=e.error)
     scan_url = pages.url(f"/oidc/scan/{opened.handle}")
     # no language switch here: reloading would replay the request (its nonce); ui_locales chooses
-    response = _render(pages, "authorize.html", lang, fixed_lang=True, platform=name, asks=asks, request_id=opened.request_id,
+    response = _render(pages, "authorize.html", lang, fixed_lang=True, platform=name, asks=asks,
+                       request_id=opened.request_id,
                        qr=qr_svg(scan_url, label=LOGIN_TEXT[lang]["scan_title"]), scan_url=scan_url,
                        code=opened.display_code, number=opened.number, code_url=pages.url("/oidc/scan"),
                        expires_at=opened.expires_at.isoformat())
