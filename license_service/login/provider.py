@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from authlib.oauth2 import OAuth2Error
@@ -39,7 +39,7 @@ from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from joserfc.jwk import KeySet
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from signing.tokens import TokenSigner, sign_claims
@@ -67,7 +67,49 @@ _AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
 _CURRENT: contextvars.ContextVar[_Request] = contextvars.ContextVar("oidc_request")
 
 
-def pairwise_subject(platform: Platform, holder_id: str) -> str:
+class PlatformFacts(Protocol):
+    """What the provider reads of a platform (an ORM row, or a row of ``_PLATFORM``)."""
+
+    client_id: str
+    name: str
+    secret_hash: str
+    redirect_uris: str
+    jwks_uri: str | None
+    subject_salt: str
+
+
+class HolderFacts(Protocol):
+    """What the claims say of a holder (an ORM row, or a row of ``_HOLDER``)."""
+
+    holder_id: str
+    uscc: str
+    role: str
+    name: str
+    scope: str
+    expires_at: datetime | None
+
+
+# the token endpoint's statements, built once and run on the session's connection with bound values:
+# ORM identity maps, relationship loading and per-request statement building were most of an exchange's
+# cost (bench/login.py)
+_PLATFORM = select(Platform.client_id, Platform.name, Platform.secret_hash, Platform.redirect_uris, Platform.jwks_uri,
+                   Platform.subject_salt).where(Platform.client_id == bindparam("client_id"))
+_HOLDER = select(Holder.holder_id, Holder.uscc, Holder.role, Holder.name, Holder.scope, Holder.expires_at).where(
+    Holder.holder_id == bindparam("holder_id"))
+_ENTITY = select(MarketEntity.name, MarketEntity.entity_kind).where(MarketEntity.uscc == bindparam("uscc"))
+_TAKE_CODE = update(AuthorizationCode).where(
+    AuthorizationCode.code_sha256 == bindparam("digest"), AuthorizationCode.client_id == bindparam("platform"),
+    AuthorizationCode.used_at.is_(None), AuthorizationCode.expires_at > bindparam("now")).values(
+    used_at=bindparam("now")).returning(
+    AuthorizationCode.code_sha256, AuthorizationCode.client_id, AuthorizationCode.redirect_uri,
+    AuthorizationCode.scope, AuthorizationCode.nonce, AuthorizationCode.code_challenge,
+    AuthorizationCode.code_challenge_method, AuthorizationCode.holder_id, AuthorizationCode.share_name,
+    AuthorizationCode.auth_time)
+_REVOKE = delete(LoginToken).where(LoginToken.code_sha256 == bindparam("digest"))
+_SAVE_TOKEN = insert(LoginToken)
+
+
+def pairwise_subject(platform: PlatformFacts, holder_id: str) -> str:
     """OIDC Core s.8.1: the holder's ``sub`` at ``platform``, SHA-256 over the platform's own random
     salt and the holder id. Two platforms get unlinkable subjects for one holder; one platform always
     gets the same one."""
@@ -75,12 +117,12 @@ def pairwise_subject(platform: Platform, holder_id: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def claims_for(s: Session, platform: Platform, holder: Holder, scope: str, *, share_name: bool) -> dict[str, Any]:
+def claims_for(s: Session, platform: PlatformFacts, holder: HolderFacts, scope: str, *, share_name: bool
+               ) -> dict[str, Any]:
     """The claims about ``holder`` that ``platform`` gets for ``scope``: ``sub`` (pairwise), ``uscc``,
     ``entity_name``, ``entity_kind``, ``role``, ``grant`` (id, scope, expires_at) for a delegated
     holder, and ``name`` only under ``profile`` with the holder's consent (``share_name``)."""
-    entity = s.get(MarketEntity, holder.uscc)
-    assert entity is not None
+    entity = s.connection().execute(_ENTITY, {"uscc": holder.uscc}).one()
     claims: dict[str, Any] = {"sub": pairwise_subject(platform, holder.holder_id), "uscc": holder.uscc,
                               "entity_name": entity.name, "entity_kind": entity.entity_kind, "role": holder.role}
     if holder.role != HolderRole.LEGAL_REPRESENTATIVE.value:
@@ -133,7 +175,7 @@ class PlatformClient(ClientMixin):  # type: ignore[misc]  # authlib is untyped
     """authlib's view of a :class:`Platform`: exact redirect URIs, ``code`` only, one auth method
     (``private_key_jwt`` when it registered a JWKS URI, else ``client_secret_basic``)."""
 
-    def __init__(self, row: Platform) -> None:
+    def __init__(self, row: PlatformFacts) -> None:
         self.row = row
         self.redirect_uris: list[str] = json.loads(row.redirect_uris)
 
@@ -183,21 +225,32 @@ class _Request(OAuth2Request):  # type: ignore[misc]
         return self._data
 
 
-@dataclass
+@dataclass(frozen=True)
 class _StoredCode:
-    row: AuthorizationCode
+    """An authorization code as the token endpoint took it (the columns ``_TAKE_CODE`` returns)."""
+
+    code_sha256: str
+    client_id: str
+    redirect_uri: str
+    scope: str
+    nonce: str | None
+    code_challenge: str
+    code_challenge_method: str
+    holder_id: str
+    share_name: int
+    auth_time: datetime
 
     def get_redirect_uri(self) -> str:
-        return self.row.redirect_uri
+        return self.redirect_uri
 
     def get_scope(self) -> str:
-        return self.row.scope
+        return self.scope
 
     def get_nonce(self) -> str | None:
-        return self.row.nonce
+        return self.nonce
 
     def get_auth_time(self) -> int:
-        return int(self.row.auth_time.timestamp())
+        return int(self.auth_time.timestamp())
 
     def get_acr(self) -> str:
         return ACR
@@ -224,23 +277,21 @@ class _CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         presented again revokes the tokens it gave (RFC 6749 s.4.1.2)."""
         request: _Request = self.request
         s, at, digest = request.db, request.at, secret_digest(code)
-        taken = s.execute(update(AuthorizationCode).where(
-            AuthorizationCode.code_sha256 == digest, AuthorizationCode.client_id == client.get_client_id(),
-            AuthorizationCode.used_at.is_(None), AuthorizationCode.expires_at > at).values(used_at=at))
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            s.execute(delete(LoginToken).where(LoginToken.code_sha256 == digest))
+        conn = s.connection()
+        row = conn.execute(_TAKE_CODE, {"digest": digest, "platform": client.get_client_id(), "now": at}).first()
+        if row is None:
+            conn.execute(_REVOKE, {"digest": digest})
             return None
-        row = s.get(AuthorizationCode, digest)
-        assert row is not None
-        return _StoredCode(row)
+        return _StoredCode(**row._asdict())
 
     def delete_authorization_code(self, authorization_code: _StoredCode) -> None:
         pass  # used up when queried
 
-    def authenticate_user(self, authorization_code: _StoredCode) -> Holder | None:
+    def authenticate_user(self, authorization_code: _StoredCode) -> HolderFacts | None:
         request: _Request = self.request
-        holder = request.db.get(Holder, authorization_code.row.holder_id)
-        request.code_row = authorization_code.row
+        holder: HolderFacts | None = request.db.connection().execute(
+            _HOLDER, {"holder_id": authorization_code.holder_id}).first()
+        request.code_row = authorization_code
         return holder
 
 
@@ -260,10 +311,10 @@ class _RequiredS256(CodeChallenge):  # type: ignore[misc]
         super().validate_code_challenge(grant, redirect_uri)
 
     def get_authorization_code_challenge(self, authorization_code: _StoredCode) -> str:
-        return authorization_code.row.code_challenge
+        return authorization_code.code_challenge
 
     def get_authorization_code_challenge_method(self, authorization_code: _StoredCode) -> str:
-        return authorization_code.row.code_challenge_method
+        return authorization_code.code_challenge_method
 
 
 class _OpenID(OpenIDCode):  # type: ignore[misc]
@@ -283,8 +334,8 @@ class _OpenID(OpenIDCode):  # type: ignore[misc]
 
     def encode_id_token(self, token: dict[str, Any], request: _Request) -> str:
         """OIDC Core s.2 and s.3.1.3.6: signed with the ``idtoken`` key (ES256, its own ``kid``)."""
-        code: AuthorizationCode = request.code_row
-        platform: Platform = request.client.row
+        code: _StoredCode = request.code_row
+        platform: PlatformFacts = request.client.row
         at = int(request.at.timestamp())
         half = hashlib.sha256(token["access_token"].encode("ascii")).digest()[:16]
         claims = {"iss": self.provider.issuer, "aud": platform.client_id, "azp": platform.client_id, "iat": at,
@@ -355,15 +406,17 @@ class Provider(AuthorizationServer):  # type: ignore[misc]
     # -- authlib's hooks ----------------------------------------------------------------------------
     def query_client(self, client_id: str) -> PlatformClient | None:
         request = _CURRENT.get()
-        row = request.db.get(Platform, client_id) if isinstance(client_id, str) and len(client_id) <= 40 else None
+        if not isinstance(client_id, str) or len(client_id) > 40:
+            return None
+        row = request.db.connection().execute(_PLATFORM, {"client_id": client_id}).first()
         return PlatformClient(row) if row is not None else None
 
     def save_token(self, token: dict[str, Any], request: _Request) -> None:
-        code: AuthorizationCode = request.code_row
-        request.db.add(LoginToken(token_sha256=secret_digest(token["access_token"]), client_id=code.client_id,
-                                  holder_id=code.holder_id, scope=code.scope, share_name=code.share_name,
-                                  code_sha256=code.code_sha256, auth_time=code.auth_time,
-                                  expires_at=request.at + TOKEN_TTL))
+        code: _StoredCode = request.code_row
+        request.db.connection().execute(_SAVE_TOKEN, {
+            "token_sha256": secret_digest(token["access_token"]), "client_id": code.client_id,
+            "holder_id": code.holder_id, "scope": code.scope, "share_name": code.share_name,
+            "code_sha256": code.code_sha256, "auth_time": code.auth_time, "expires_at": request.at + TOKEN_TTL})
 
     @staticmethod
     def _bearer(grant_type: str, client: Any, user: Any = None, scope: str | None = None,

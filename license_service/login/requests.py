@@ -25,14 +25,14 @@ from authlib.common.urls import add_params_to_uri
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..db.models import Holder, Login, LoginRequest, MarketEntity, Platform
+from ..db.models import Holder, Login, LoginRequest, MarketEntity
 from ..domain.holding import HolderRefused, HolderRole, check_login, parse_scope
 from ..errors import NotFound
 from ..holders.ledger import normalize_code
 from ..holders.standing import effective_status, secret_digest
 from ..log.writer import IssuanceLog
 from .leaves import login_leaf
-from .provider import Approval, Provider
+from .provider import Approval, PlatformFacts, Provider
 
 __all__ = ["REQUEST_TTL", "OpenedRequest", "approve", "deny", "finish", "for_desktop", "for_phone", "open_request",
            "request_state"]
@@ -56,8 +56,8 @@ class OpenedRequest:
         return f"{self.code[:4]}-{self.code[4:]}"
 
 
-def open_request(s: Session, provider: Provider, query: str, uri: str, *, at: datetime) -> tuple[OpenedRequest,
-                                                                                                 Platform]:
+def open_request(s: Session, provider: Provider, query: str, uri: str, *, at: datetime
+                 ) -> tuple[OpenedRequest, PlatformFacts]:
     """A new pending request for a valid authorization request. Raises authlib's ``OAuth2Error``
     (``Provider.validate_authorization``) for an invalid one."""
     s.execute(delete(LoginRequest).where(LoginRequest.expires_at < at - _KEEP))
