@@ -19,6 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.orm import Session
+from starlette.routing import Route
 
 from ..db.models import Holder, LoginRequest, LoginToken, Platform
 from ..domain.errors import Coded, FieldError
@@ -35,7 +36,7 @@ from . import requests as login_requests
 from .provider import ACR, SCOPES, JwksFetcher, Provider, claims_for
 from .words import LOGIN_MESSAGES, LOGIN_TEXT
 
-__all__ = ["LoginPages", "router"]
+__all__ = ["TOKEN_ROUTE", "LoginPages", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -370,10 +371,10 @@ def scan_deny(request: Request, pages: PagesDep, lang: LangDep, handle: Annotate
 
 
 # -- token and userinfo ---------------------------------------------------------------------------
-@router.post("/oidc/token")
-async def token(request: Request, pages: PagesDep) -> JSONResponse:
+async def token(request: Request) -> JSONResponse:
     """RFC 6749 s.4.1.3 / OIDC Core s.3.1.3: a code (with its PKCE verifier) for an ID token and an
     access token for userinfo. Errors in RFC 6749 s.5.2's form."""
+    pages: LoginPages = request.app.state.login_pages
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
         raise TokenRequestRefused("send application/x-www-form-urlencoded", code="invalid_request")
     raw = await request.body()
@@ -392,6 +393,12 @@ async def token(request: Request, pages: PagesDep) -> JSONResponse:
         raise refused
 
     return JSONResponse(work() if pages.inline else await run_in_threadpool(work), headers=_NO_STORE)
+
+
+#: the token endpoint as a plain Starlette route, put before every other route (``app.mount_issuing``):
+#: it reads its form and credentials by hand anyway, and FastAPI's per-request machinery and the
+#: linear route match were a large share of an exchange (bench/login.py), as for the verifier's token route
+TOKEN_ROUTE = Route("/oidc/token", token, methods=["POST"])
 
 
 @router.api_route("/oidc/userinfo", methods=["GET", "POST"])
