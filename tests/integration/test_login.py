@@ -486,3 +486,14 @@ def test_authorize_page_speaks_the_platforms_ui_locales(holder_app: FastAPI, pla
     assert "Log in with the e-license" in page and 'lang="en"' in page
     assert 'class="switch"' not in page  # a reload would replay the request's nonce
     assert "用电子营业执照登录" in Desktop(holder_app).open(platform.fresh().params())["page"]
+
+
+def test_expired_grant(holder_app: FastAPI, platform: Platform, representative: Phone,
+                       holder_runtime: IssuingRuntime, company: dict[str, Any]) -> None:
+    from license_service.db.models import Holder
+    handler = _handler(representative, holder_app, [f"login:{platform.client_id}"])
+    with holder_runtime.write_sessions.begin() as s:  # its end date has passed
+        s.execute(update(Holder).where(Holder.uscc == company["uscc"], Holder.role == "handler")
+                  .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
+    r, got = _refused(holder_app, platform, handler)
+    assert r.json()["code"] == "holders.login_expired" and got["error_description"] == "holders.login_expired"
