@@ -45,9 +45,9 @@ from sqlalchemy.orm import Session
 from signing.tokens import TokenSigner, sign_claims
 
 from ..db.models import AuthorizationCode, ClientAssertion, Holder, LoginToken, MarketEntity, Platform
-from ..domain.holding import HolderRole
+from ..domain.holding import HolderRefused, HolderRole, check_login, parse_scope
 from ..errors import TokenRequestRefused
-from ..holders.standing import secret_digest
+from ..holders.standing import effective_status, secret_digest
 from ..oauth import verify_secret
 
 __all__ = ["ACR", "AMR", "CODE_TTL", "ID_TOKEN_TTL", "SCOPES", "TOKEN_TTL", "Approval", "JwksFetcher", "Provider",
@@ -94,8 +94,9 @@ class HolderFacts(Protocol):
 # cost (bench/login.py)
 _PLATFORM = select(Platform.client_id, Platform.name, Platform.secret_hash, Platform.redirect_uris, Platform.jwks_uri,
                    Platform.subject_salt).where(Platform.client_id == bindparam("client_id"))
-_HOLDER = select(Holder.holder_id, Holder.uscc, Holder.role, Holder.name, Holder.scope, Holder.expires_at).where(
-    Holder.holder_id == bindparam("holder_id"))
+_HOLDER = select(Holder.holder_id, Holder.uscc, Holder.role, Holder.name, Holder.scope, Holder.expires_at,
+                 Holder.not_before, Holder.status, MarketEntity.status.label("entity_status")).join(
+    MarketEntity, MarketEntity.uscc == Holder.uscc).where(Holder.holder_id == bindparam("holder_id"))
 _ENTITY = select(MarketEntity.name, MarketEntity.entity_kind).where(MarketEntity.uscc == bindparam("uscc"))
 _TAKE_CODE = update(AuthorizationCode).where(
     AuthorizationCode.code_sha256 == bindparam("digest"), AuthorizationCode.client_id == bindparam("platform"),
@@ -288,10 +289,19 @@ class _CodeGrant(AuthorizationCodeGrant):  # type: ignore[misc]
         pass  # used up when queried
 
     def authenticate_user(self, authorization_code: _StoredCode) -> HolderFacts | None:
+        """The holder the code was issued for, if the log-in rules still hold now (a grant revoked in
+        the seconds between approval and exchange gives no token: ``invalid_grant``)."""
         request: _Request = self.request
-        holder: HolderFacts | None = request.db.connection().execute(
-            _HOLDER, {"holder_id": authorization_code.holder_id}).first()
+        row = request.db.connection().execute(_HOLDER, {"holder_id": authorization_code.holder_id}).first()
         request.code_row = authorization_code
+        if row is None:
+            return None
+        try:
+            check_login(effective_status(row, request.at), HolderRole(row.role), parse_scope(row.scope),
+                        authorization_code.client_id, entity_status=row.entity_status)
+        except HolderRefused:
+            return None
+        holder: HolderFacts = row
         return holder
 
 

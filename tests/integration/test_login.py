@@ -497,3 +497,18 @@ def test_expired_grant(holder_app: FastAPI, platform: Platform, representative: 
                   .values(expires_at=datetime.now(UTC) - timedelta(minutes=1)))
     r, got = _refused(holder_app, platform, handler)
     assert r.json()["code"] == "holders.login_expired" and got["error_description"] == "holders.login_expired"
+
+
+def test_grant_revoked_between_approval_and_exchange(holder_app: FastAPI, platform: Platform,
+                                                     representative: Phone, holder_runtime: IssuingRuntime,
+                                                     company: dict[str, Any]) -> None:
+    from license_service.db.models import Holder
+    handler = _handler(representative, holder_app, [f"login:{platform.client_id}"])
+    code = callback(login(holder_app, platform, handler))["code"]
+    with holder_runtime.sessions() as s:
+        hid = s.execute(select(Holder.holder_id).where(Holder.uscc == company["uscc"], Holder.role == "handler")
+                        ).scalar_one()
+    representative.reauth()
+    assert representative.form(f"/holder/grants/{hid}/revoke", {}).status_code == 303
+    r = platform.exchange(code)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
