@@ -29,6 +29,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import (
     AuthorizationServer,
     ClientMixin,
+    InvalidClientError,
     InvalidRequestError,
     JsonRequest,
     OAuth2Request,
@@ -38,6 +39,8 @@ from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc7523 import JWTBearerClientAssertion
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
+from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
@@ -50,8 +53,8 @@ from ..errors import TokenRequestRefused
 from ..holders.standing import effective_status, secret_digest
 from ..oauth import verify_secret
 
-__all__ = ["ACR", "AMR", "CODE_TTL", "ID_TOKEN_TTL", "SCOPES", "TOKEN_TTL", "Approval", "JwksFetcher", "Provider",
-           "claims_for", "pairwise_subject"]
+__all__ = ["ACR", "AMR", "ASSERTION_ALGORITHMS", "CODE_TTL", "ID_TOKEN_TTL", "SCOPES", "TOKEN_TTL", "Approval",
+           "HolderFacts", "JwksFetcher", "PlatformFacts", "Provider", "claims_for", "pairwise_subject"]
 
 CODE_TTL = timedelta(seconds=60)
 TOKEN_TTL = timedelta(minutes=5)
@@ -63,6 +66,8 @@ ACR = "phr"
 #: RFC 8176: a hardware-bound key (``hwk``) unlocked by user verification, PIN or biometric (``mfa``)
 AMR = ("hwk", "mfa")
 _AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
+#: what a platform may sign its ``private_key_jwt`` assertions with (discovery says the same)
+ASSERTION_ALGORITHMS = ("ES256", "RS256")
 #: the request being answered (authlib asks for clients by id alone; requests run on many threads)
 _CURRENT: contextvars.ContextVar[_Request] = contextvars.ContextVar("oidc_request")
 
@@ -372,6 +377,15 @@ class _PrivateKeyJwt(JWTBearerClientAssertion):  # type: ignore[misc]
 
     def get_audiences(self) -> list[str]:
         return [self.provider.token_endpoint, self.provider.issuer]
+
+    def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
+        """RFC 7523 s.3 with an ``alg`` allow-list (what discovery says): asymmetric keys only."""
+        try:
+            token = jwt.decode(assertion, resolve_key, algorithms=list(ASSERTION_ALGORITHMS))
+        except JoseError as e:
+            raise InvalidClientError(description=e.description) from e
+        self.verify_claims(token.claims)
+        return token.claims
 
     def validate_jti(self, claims: Any, jti: str) -> bool:
         """RFC 7523 s.3 item 7: each assertion once (kept until it expires)."""

@@ -33,7 +33,7 @@ from ..runtime.issuing import IssuingRuntime
 from ..web.deps import now
 from ..web.ratelimit import TokenBucket
 from . import requests as login_requests
-from .provider import ACR, SCOPES, JwksFetcher, Provider, claims_for
+from .provider import ACR, ASSERTION_ALGORITHMS, SCOPES, JwksFetcher, Provider, claims_for
 from .words import LOGIN_MESSAGES, LOGIN_TEXT
 
 __all__ = ["TOKEN_ROUTE", "LoginPages", "router"]
@@ -145,7 +145,7 @@ def discovery(pages: PagesDep) -> JSONResponse:
         "grant_types_supported": ["authorization_code"], "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["ES256"], "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
-        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "RS256", "PS256", "EdDSA"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "at_hash",
                              "uscc", "entity_name", "entity_kind", "role", "grant", "name"],
         "acr_values_supported": [ACR], "claims_parameter_supported": False, "request_parameter_supported": False,
