@@ -100,7 +100,8 @@ class HolderFacts(Protocol):
 _PLATFORM = select(Platform.client_id, Platform.name, Platform.secret_hash, Platform.redirect_uris, Platform.jwks_uri,
                    Platform.subject_salt).where(Platform.client_id == bindparam("client_id"))
 _HOLDER = select(Holder.holder_id, Holder.uscc, Holder.role, Holder.name, Holder.scope, Holder.expires_at,
-                 Holder.not_before, Holder.status, MarketEntity.status.label("entity_status")).join(
+                 Holder.not_before, Holder.status, MarketEntity.status.label("entity_status"),
+                 MarketEntity.name.label("entity_name"), MarketEntity.entity_kind).join(
     MarketEntity, MarketEntity.uscc == Holder.uscc).where(Holder.holder_id == bindparam("holder_id"))
 _ENTITY = select(MarketEntity.name, MarketEntity.entity_kind).where(MarketEntity.uscc == bindparam("uscc"))
 _TAKE_CODE = update(AuthorizationCode).where(
@@ -123,14 +124,14 @@ def pairwise_subject(platform: PlatformFacts, holder_id: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def claims_for(s: Session, platform: PlatformFacts, holder: HolderFacts, scope: str, *, share_name: bool
-               ) -> dict[str, Any]:
+def claims_for(s: Session, platform: PlatformFacts, holder: HolderFacts, scope: str, *, share_name: bool,
+               entity: tuple[str, str] | None = None) -> dict[str, Any]:
     """The claims about ``holder`` that ``platform`` gets for ``scope``: ``sub`` (pairwise), ``uscc``,
     ``entity_name``, ``entity_kind``, ``role``, ``grant`` (id, scope, expires_at) for a delegated
     holder, and ``name`` only under ``profile`` with the holder's consent (``share_name``)."""
-    entity = s.connection().execute(_ENTITY, {"uscc": holder.uscc}).one()
+    name, kind = entity or s.connection().execute(_ENTITY, {"uscc": holder.uscc}).one()._tuple()
     claims: dict[str, Any] = {"sub": pairwise_subject(platform, holder.holder_id), "uscc": holder.uscc,
-                              "entity_name": entity.name, "entity_kind": entity.entity_kind, "role": holder.role}
+                              "entity_name": name, "entity_kind": kind, "role": holder.role}
     if holder.role != HolderRole.LEGAL_REPRESENTATIVE.value:
         claims["grant"] = {"id": holder.holder_id, "scope": holder.scope,
                            "expires_at": holder.expires_at.isoformat() if holder.expires_at else None}
@@ -357,7 +358,8 @@ class _OpenID(OpenIDCode):  # type: ignore[misc]
                   "exp": at + int(ID_TOKEN_TTL.total_seconds()), "auth_time": int(code.auth_time.timestamp()),
                   "acr": ACR, "amr": list(AMR),
                   "at_hash": base64.urlsafe_b64encode(half).rstrip(b"=").decode(),
-                  **claims_for(request.db, platform, request.user, code.scope, share_name=bool(code.share_name))}
+                  **claims_for(request.db, platform, request.user, code.scope, share_name=bool(code.share_name),
+                             entity=(request.user.entity_name, request.user.entity_kind))}
         if code.nonce:
             claims["nonce"] = code.nonce
         return sign_claims(claims, self.provider.id_token_signer(), typ="JWT")
