@@ -129,7 +129,7 @@ def claims_for(s: Session, platform: PlatformFacts, holder: HolderFacts, scope: 
     """The claims about ``holder`` that ``platform`` gets for ``scope``: ``sub`` (pairwise), ``uscc``,
     ``entity_name``, ``entity_kind``, ``role``, ``grant`` (id, scope, expires_at) for a delegated
     holder, and ``name`` only under ``profile`` with the holder's consent (``share_name``)."""
-    name, kind = entity or s.connection().execute(_ENTITY, {"uscc": holder.uscc}).one()._tuple()
+    name, kind = entity or tuple(s.connection().execute(_ENTITY, {"uscc": holder.uscc}).one())
     claims: dict[str, Any] = {"sub": pairwise_subject(platform, holder.holder_id), "uscc": holder.uscc,
                               "entity_name": name, "entity_kind": kind, "role": holder.role}
     if holder.role != HolderRole.LEGAL_REPRESENTATIVE.value:
