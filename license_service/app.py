@@ -8,6 +8,8 @@ from .api.routes import router
 from .config import Settings
 from .holders.web import HolderPages
 from .holders.web import router as holder_pages_router
+from .login.web import TOKEN_ROUTE, LoginPages
+from .login.web import router as login_router
 from .oauth import TokenEndpoint
 from .runtime.issuing import IssuingRuntime
 from .web.app import base_app
@@ -36,6 +38,9 @@ def mount_issuing(app: FastAPI, runtime: IssuingRuntime) -> None:
     app.include_router(router)
     app.state.holder_pages = HolderPages(runtime)
     app.include_router(holder_pages_router)
+    app.state.login_pages = LoginPages(runtime)  # the OpenID Provider (log in with the e-license)
+    app.include_router(login_router)
+    app.router.routes.insert(0, TOKEN_ROUTE)  # matched first: the provider's hot path
 
 
 def create_app(settings: Settings | None = None, runtime: IssuingRuntime | None = None) -> FastAPI:

@@ -38,6 +38,9 @@ app.add_typer(holders_app, name="holders")
 witness_app = typer.Typer(help="A transparency-log witness (C2SP tlog-witness): its own key, state and process.",
                           no_args_is_help=True)
 app.add_typer(witness_app, name="witness")
+platforms_app = typer.Typer(help="Platforms that log holders in with the e-license (OpenID Connect clients).",
+                            no_args_is_help=True)
+app.add_typer(platforms_app, name="platforms")
 db_app = typer.Typer(help="The registry's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -113,7 +116,7 @@ def keys_init() -> None:
 
 @keys_app.command("rotate")
 def keys_rotate(
-    purpose: Annotated[str, typer.Option(help="token | access | status | pdf | log")],
+    purpose: Annotated[str, typer.Option(help="token | access | status | idtoken | pdf | log")],
 ) -> None:
     """Replace a signing key; everything signed before keeps verifying (the JWKS keeps retired keys,
     retired/ keeps old certificates). Restart the services afterwards, one at a time."""
@@ -134,7 +137,7 @@ def keys_rotate(
             typer.echo(f"log key rotated: {old_vkey} -> {new_vkey}; the handover, signed by both, is served at "
                        "/log/key/handovers")
         else:
-            typer.echo("--purpose must be token, access, status, pdf or log", err=True)
+            typer.echo("--purpose must be token, access, status, idtoken, pdf or log", err=True)
             raise typer.Exit(2)
     except KeyMaterialError as e:
         _refuse(e)
@@ -263,6 +266,33 @@ def clients_create(
         typer.echo(json.dumps({"client_id": client_id, "client_secret": secret, "scopes": scopes.split()}))
     else:
         typer.echo(f"client_id:     {client_id}\nclient_secret: {secret}\nscopes:        {scopes}")
+
+
+@platforms_app.command("create")
+def platforms_create(
+    name: Annotated[str, typer.Option(help="the platform's name, as the holder sees it on the consent screen")],
+    redirect_uri: Annotated[list[str], typer.Option(help="an exact redirect URI (repeat for several)")],
+    jwks_uri: Annotated[str | None, typer.Option(help="the platform's JWKS URL: it authenticates with "
+                                                      "private_key_jwt instead of its secret")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print {client_id, client_secret} as JSON")] = False,
+) -> None:
+    """Register a platform (an OpenID Connect client); prints its id and secret (shown only now)."""
+    from .domain.errors import FieldError
+    from .login.platforms import create_platform
+
+    settings = _settings()
+    runtime = _runtime(settings)
+    try:
+        client_id, secret = create_platform(runtime.write_sessions, name=name, redirect_uris=redirect_uri,
+                                            jwks_uri=jwks_uri, development=settings.env == "development", at=_now())
+    except FieldError as e:
+        typer.echo(f"{e.field}: {e.detail}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
+    else:
+        typer.echo(f"client_id:     {client_id}\nclient_secret: {secret}\ndiscovery:     "
+                   f"{settings.public_base_url}/.well-known/openid-configuration")
 
 
 @holders_app.command("invite")

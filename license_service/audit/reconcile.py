@@ -23,6 +23,10 @@ Leaf shapes (``license_service/issuance.py`` ``_leaf``), told apart by the ``v``
 
 - shape 3 (``"v": 3``, ``license_service/holders/leaves.py``): a holder binding, grant, suspension,
   restoration, narrowing, revocation or end; it states the holder row after the change.
+- shape 4 (``"v": 4``, ``license_service/login/leaves.py``): a log-in to a platform in the entity's
+  name (扫码登录). The holder it names must be one an earlier shape-3 leaf bound to that entity, and
+  that leaf's facts must make the holding active at ``logged_at`` (status active, within its
+  validity): a log-in by a holder the log says was revoked, suspended or expired is a finding.
 
 - shape 2 (``"v": 2``) states ``token_sha256``, ``event_body_sha256``, ``reason``, ``entity`` (the
   entity's row after the event) and, on a revocation or cancellation, ``license`` (the affected
@@ -51,13 +55,14 @@ from signing.tokens import InvalidToken, Keyring, verify_claims
 
 from ..claims import digest_claim
 from ..holders.leaves import HOLDER_ACTIONS, HOLDER_LEAF_FIELDS, holder_facts
+from ..login.leaves import LOGIN_ACTION, LOGIN_LEAF_FIELDS
 from .check import CouldNotCheck
 
 __all__ = ["RegistryListing", "reconcile"]
 
 _ISSUE = frozenset({"establishment", "change", "reissue", "replacement"})
 _LIFECYCLE = {"revocation": "revoked", "cancellation": "cancelled"}
-_SHAPES = (1, 2, 3)
+_SHAPES = (1, 2, 3, 4)
 #: an entity's row as shape-2 leaves state it
 _ENTITY_FIELDS = ("name", "entity_kind", "established_on", "status", "status_changed_at", "status_reason",
                   "current_version")
@@ -188,6 +193,9 @@ class _Reconciliation:
             if shape == 3:
                 self.read_holder_leaf(i, leaf)
                 continue
+            if shape == 4:
+                self.read_login_leaf(i, leaf)
+                continue
             if shape == 2 and upgraded is None:
                 upgraded = i
             elif shape == 1 and upgraded is not None:
@@ -226,6 +234,30 @@ class _Reconciliation:
                                  + (f", lacks {', '.join(bad)}" if bad else ""))
             return
         self.holder_facts[leaf["holder_id"]] = _Facts({k: leaf[k] for k in HOLDER_LEAF_FIELDS}, i, leaf["action"])
+
+    def read_login_leaf(self, i: int, leaf: dict[str, Any]) -> None:
+        bad = [k for k in LOGIN_LEAF_FIELDS if not isinstance(leaf.get(k), str)]
+        if leaf.get("action") != LOGIN_ACTION or bad:
+            self.problems.append(f"leaf {i} (shape 4) is not a log-in leaf: action {leaf.get('action')!r}"
+                                 + (f", lacks {', '.join(bad)}" if bad else ""))
+            return
+        facts = self.holder_facts.get(leaf["holder_id"])
+        if facts is None or facts.values["uscc"] != leaf["uscc"]:
+            self.problems.append(f"leaf {i} logs in holder {leaf['holder_id']} for {leaf['uscc']}, which no earlier "
+                                 "leaf bound to that entity")
+            return
+        held = facts.values
+        try:
+            at = datetime.fromisoformat(leaf["logged_at"])
+            not_before = datetime.fromisoformat(held["not_before"])
+            expires = datetime.fromisoformat(held["expires_at"]) if held["expires_at"] else None
+        except (TypeError, ValueError):
+            self.problems.append(f"leaf {i} (shape 4) or leaf {facts.leaf} states a time that is not ISO 8601")
+            return
+        if held["status"] != "active" or at < not_before or (expires is not None and at >= expires):
+            self.problems.append(f"leaf {i} logs in holder {leaf['holder_id']}, whom leaf {facts.leaf} "
+                                 f"({facts.action}) leaves {held['status']} from {held['not_before']} until "
+                                 f"{held['expires_at']}")
 
     def check_holder(self, holder_id: str, row: dict[str, Any]) -> None:
         subject = f"holder {holder_id}"

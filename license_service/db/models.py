@@ -20,9 +20,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["ApiClient", "Base", "Holder", "HolderCeremony", "HolderInvitation", "HolderPasskey", "HolderSession",
-           "LicenseDocument", "LicenseVersion", "LogCheckpoint", "LogCosignature", "LogHead", "LogLeaf", "LogNode",
-           "LogWitness", "LongTermForm", "MarketEntity", "Presentation", "RegistrationEvent", "SerialCounter",
+__all__ = ["ApiClient", "AuthorizationCode", "Base", "ClientAssertion", "Holder", "HolderCeremony",
+           "HolderInvitation", "HolderPasskey", "HolderSession", "LicenseDocument", "LicenseVersion", "LogCheckpoint",
+           "LogCosignature", "LogHead", "LogLeaf", "LogNode", "LogWitness", "Login", "LoginRequest", "LoginToken",
+           "LongTermForm", "MarketEntity", "Platform", "Presentation", "RegistrationEvent", "SerialCounter",
            "VerificationRecord"]
 
 
@@ -374,3 +375,105 @@ class Presentation(Base):
     redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     redeemed_by: Mapped[str | None] = mapped_column(String(80))  # "public" or "client:<id>"
     verdict: Mapped[str | None] = mapped_column(String(16))
+
+
+class Platform(Base):
+    """A platform that logs holders in with the e-license (an OpenID Connect client): its display name
+    (what the holder sees), exact redirect URIs, secret (``sha256$`` hash) or JWKS URI
+    (``private_key_jwt``), and the salt of its pairwise subjects."""
+
+    __tablename__ = "platforms"
+
+    client_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(100))
+    redirect_uris: Mapped[str] = mapped_column(Text)  # JSON list, matched exactly
+    jwks_uri: Mapped[str | None] = mapped_column(String(500))
+    subject_salt: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class LoginRequest(Base):
+    """One authorization request waiting for a holder (扫码登录): the validated request, the QR's handle
+    and typed code (hashed), the desktop browser's binding (hashed), the number to match, and where it
+    stands (pending, approved, refused, denied, used)."""
+
+    __tablename__ = "login_requests"
+
+    request_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("platforms.client_id"), index=True)
+    query: Mapped[str] = mapped_column(Text)
+    nonce_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    handle_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    desktop_sha256: Mapped[str] = mapped_column(String(64))
+    match_number: Mapped[str] = mapped_column(String(2))
+    status: Mapped[str] = mapped_column(String(16))
+    refusal: Mapped[str | None] = mapped_column(String(64))
+    holder_id: Mapped[str | None] = mapped_column(String(32))
+    share_name: Mapped[int] = mapped_column(Integer)
+    auth_time: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    login_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AuthorizationCode(Base):
+    """An authorization code (RFC 6749 s.4.1.2), kept as its SHA-256: single use, valid 60 s, bound to
+    its client, redirect URI, PKCE challenge and nonce."""
+
+    __tablename__ = "authorization_codes"
+
+    code_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(40), index=True)
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(String(200))
+    nonce: Mapped[str | None] = mapped_column(String(255))
+    code_challenge: Mapped[str] = mapped_column(String(128))
+    code_challenge_method: Mapped[str] = mapped_column(String(8))
+    holder_id: Mapped[str] = mapped_column(String(32))
+    share_name: Mapped[int] = mapped_column(Integer)
+    auth_time: Mapped[datetime] = mapped_column(UtcDateTime())
+    login_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class LoginToken(Base):
+    """An access token for the userinfo endpoint (opaque, kept as its SHA-256)."""
+
+    __tablename__ = "login_tokens"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(40))
+    holder_id: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(200))
+    share_name: Mapped[int] = mapped_column(Integer)
+    code_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    auth_time: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ClientAssertion(Base):
+    """A ``private_key_jwt`` assertion's ``jti`` already used (RFC 7523 s.3 item 7), until it expires."""
+
+    __tablename__ = "client_assertions"
+
+    jti_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Login(Base):
+    """One log-in attempt in an entity's name, success (``ok``) or refusal (its reason code): what the
+    holder's activity page lists. A success is also a log leaf (``leaf_index``)."""
+
+    __tablename__ = "logins"
+
+    login_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), index=True)
+    holder_id: Mapped[str | None] = mapped_column(String(32))
+    client_id: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    leaf_index: Mapped[int | None] = mapped_column(BigInteger)

@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 from .errors import DomainError, FieldError
 
 __all__ = ["ALL_MATTERS", "MATTERS", "MAX_ADMINISTRATORS", "MAX_GRANT_DAYS", "HolderRefused", "HolderRole",
-           "HolderStatus", "Scope", "Standing", "check_grant", "parse_scope", "role_label"]
+           "HolderStatus", "Scope", "Standing", "check_grant", "check_login", "login_matter", "parse_scope",
+           "role_label"]
 
 #: at most five license administrators per entity
 MAX_ADMINISTRATORS = 5
@@ -163,3 +164,25 @@ def check_grant(grantor: Standing, role: HolderRole, scope: Scope, not_before: d
     if not grantor.scope.covers(scope):
         raise HolderRefused(f"beyond the grantor's scope ({grantor.scope.as_text()})",
                            code="holders.beyond_grantor_scope")
+
+
+def login_matter(client_id: str) -> str:
+    """The named matter that lets a handler log in to platform ``client_id``: ``login:<client id>``."""
+    return f"login:{client_id}"
+
+
+def check_login(status: str, role: HolderRole, scope: Scope, client_id: str, *, entity_status: str) -> None:
+    """Refuse (:class:`HolderRefused`) a log-in (扫码登录) to platform ``client_id`` in the entity's
+    name: the entity must be in force (``holders.login_entity_<status>``), the holding active at the
+    time (``status`` as ``standing.effective_status`` gives it: ``holders.login_<status>`` for
+    suspended, revoked, ended, expired or not yet valid), and a delegated holder's scope must cover
+    all matters or :func:`login_matter` (``holders.login_not_in_scope``). The legal representative
+    may always log in while the entity is in force."""
+    if entity_status != "active":
+        raise HolderRefused(f"the entity is {entity_status}: nobody logs in in its name",
+                           code=f"holders.login_entity_{entity_status}")
+    if status != HolderStatus.ACTIVE.value:
+        raise HolderRefused(f"this holding is {status}", code=f"holders.login_{status}")
+    if role is not HolderRole.LEGAL_REPRESENTATIVE and not scope.allows(login_matter(client_id)):
+        raise HolderRefused("your grant does not cover logging in to this platform",
+                           code="holders.login_not_in_scope")

@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..db.models import ApiClient, Holder, HolderPasskey, Presentation
+from ..db.models import ApiClient, Holder, HolderPasskey, Login, Platform, Presentation
 from ..domain.china_time import CHINA
 from ..domain.errors import Coded, FieldError
 from ..domain.holding import MATTERS, HolderRefused, HolderRole, Scope, parse_scope, role_label
@@ -597,6 +597,14 @@ def activity(request: Request, pages: PagesDep, lang: LangDep) -> Response:
                                      if p.redeemed_by}))).scalars()}
         rows = [{"p": p, "name": name, "role": role_label(HolderRole(role), kind, lang),
                  "by": platforms.get(p.redeemed_by or "", p.redeemed_by)} for p, name, role in shown]
+        # every log-in in the entity's name (扫码登录), success or refusal
+        logins = [{"login": lg, "name": name, "platform": platform,
+                   "role": role_label(HolderRole(role), kind, lang) if role else ""}
+                  for lg, name, role, platform in s.execute(
+                      select(Login, Holder.name, Holder.role, Platform.name)
+                      .outerjoin(Holder, Holder.holder_id == Login.holder_id)
+                      .outerjoin(Platform, Platform.client_id == Login.client_id)
+                      .where(Login.uscc == signed.holder.uscc).order_by(Login.at.desc()).limit(100)).all()]
     checks = pages.runtime.registry.verifications(signed.holder.uscc, 100)
-    return _render(pages, "activity.html", lang, signed=signed, presentations=rows, checks=checks)
+    return _render(pages, "activity.html", lang, signed=signed, presentations=rows, checks=checks, logins=logins)
 

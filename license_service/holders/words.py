@@ -50,6 +50,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "working": "请在手机上确认……", "failed": "操作未完成：", "back": "返回",
         "beijing_time": "（北京时间）",
         "message_title": "无法完成",
+        "logins": "平台登录记录", "login_ok": "已登录", "login_refused": "被拒绝",
     },
     "en": {
         "html_lang": "en", "other_lang": "zh", "other_html_lang": "zh-CN", "switch": "中文",
@@ -101,6 +102,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "working": "Confirm on your phone…", "failed": "Not done: ", "back": "Back",
         "beijing_time": " (Beijing time)",
         "message_title": "Could not be done",
+        "logins": "Log-ins to platforms", "login_ok": "logged in", "login_refused": "refused",
     },
 }
 

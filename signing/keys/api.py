@@ -25,7 +25,8 @@ __all__ = ["DEV_MARK", "HANDOVERS", "HANDOVER_TITLE", "JWKS_FILES", "EcSigner", 
            "Signers", "handover_text"]
 
 #: the public JWKS of each token purpose, in the keys folder
-JWKS_FILES = {"token": "jwks.json", "access": "access-jwks.json", "status": "status-jwks.json"}
+JWKS_FILES = {"token": "jwks.json", "access": "access-jwks.json", "status": "status-jwks.json",
+              "idtoken": "idtoken-jwks.json"}
 #: the log key handover notes (``rotation.rotate_log_key``), oldest first, in the keys folder
 HANDOVERS = "log-handovers.json"
 #: the first line of a handover note's text (``handover_text``)
@@ -59,6 +60,11 @@ class PublicKeys(Protocol):
 
     def status_keyring(self) -> Keyring:
         """The status lists' verification keys (``status-jwks.json``), current and retired."""
+        ...
+
+    def id_token_keyring(self) -> Keyring:
+        """The OpenID Provider's ID-token keys (``idtoken-jwks.json``), current and retired: the
+        discovery document's ``jwks_uri``."""
         ...
 
     def log_vkey(self) -> str:
@@ -117,6 +123,10 @@ class Signers(Protocol):
 
     def access_signer(self) -> TokenSigner:
         """Signs API access tokens (ES256)."""
+        ...
+
+    def id_token_signer(self) -> TokenSigner:
+        """Signs the OpenID Provider's ID tokens (ES256, a key of their own, never the QR-token key)."""
         ...
 
     def pdf_signing(self) -> PdfSigningMaterial:

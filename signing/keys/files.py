@@ -112,6 +112,14 @@ class FileSigners:
     def _status_signer(self) -> TokenSigningKey:
         return TokenSigningKey.from_pem(self._read("status.key").decode())
 
+    @cached_property
+    def _id_token_signer(self) -> TokenSigningKey:
+        return TokenSigningKey.from_pem(self._read("idtoken.key").decode())
+
+    def id_token_signer(self) -> TokenSigningKey:
+        """The ID-token key, ``idtoken.key``. Raises ``KeyMaterialError`` if missing or not P-256."""
+        return self._id_token_signer
+
     def token_signer(self) -> TokenSigningKey:
         """The QR-token key, ``token.key``. Raises ``KeyMaterialError`` if missing or not P-256."""
         return self._token_signer
@@ -194,7 +202,7 @@ def _ensure_log_key(directory: Path, name: str) -> bool:
 def ensure_dev_keys(directory: Path, log_name: str = "elicense-dev.invalid/log", *, at: datetime) -> list[str]:
     """Create whatever dev key material is missing in ``directory`` (idempotent): the declared PKI
     with certificates valid from ``at``, the CAs' CRLs (re-issued at ``at`` when a day old), the log
-    key named ``log_name``, the token and access keys and their JWKS. Returns the names created."""
+    key named ``log_name``, the token, access, status and ID-token keys and their JWKS. Returns the names created."""
     created = ensure_dev_pki(directory, at=at)
     ensure_dev_crls(directory, at=at)  # revocation data for long-term (B-LTA) copies, kept fresh
     if _ensure_log_key(directory, log_name):

@@ -153,6 +153,10 @@ class Pkcs11Signers:
         """The access-token key, from the keys folder."""
         return self._files.access_signer()
 
+    def id_token_signer(self) -> TokenSigner:
+        """The ID-token key, from the keys folder."""
+        return self._files.id_token_signer()
+
     def status_signer(self) -> TokenSigner:
         """The status lists' key, from the keys folder."""
         return self._files.status_signer()

@@ -54,6 +54,14 @@ class FilePublicKeys:
     def _status_keyring(self) -> Keyring:
         return Keyring.from_jwks(json.loads(self._read(JWKS_FILES["status"])))
 
+    @cached_property
+    def _id_token_keyring(self) -> Keyring:
+        return Keyring.from_jwks(json.loads(self._read(JWKS_FILES["idtoken"])))
+
+    def id_token_keyring(self) -> Keyring:
+        """The ID-token keys from ``idtoken-jwks.json``. Raises ``KeyMaterialError`` if missing."""
+        return self._id_token_keyring
+
     def token_keyring(self) -> Keyring:
         """The QR-token keys from ``jwks.json``. Raises ``KeyMaterialError`` if missing."""
         return self._token_keyring

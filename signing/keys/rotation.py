@@ -2,9 +2,9 @@
 
 Rotation replaces a signing key; everything signed before keeps verifying:
 
-- ``token`` / ``access`` (ES256 JWS): a new key becomes current; the old private key is overwritten
-  (nothing needs it again); its public key stays in the JWKS with ``retired_at``, the new one gets
-  ``valid_from``. A token dated after its key's retirement is refused.
+- ``token`` / ``access`` / ``status`` / ``idtoken`` (ES256 JWS): a new key becomes current; the old
+  private key is overwritten (nothing needs it again); its public key stays in the JWKS with
+  ``retired_at``, the new one gets ``valid_from``. A token dated after its key's retirement is refused.
 - ``pdf`` (the PAdES document signer, development PKI): a new key and certificate from the issuing
   CA; the old certificate is kept in ``retired/`` and PDFs it sealed still chain to the root. In
   production the authority's CA issues the certificate: install it as ``document-signer.pem`` and
@@ -61,8 +61,8 @@ def _jwks(directory: Path, purpose: str) -> tuple[Path, dict[str, list[dict[str,
 
 
 def rotate_token_key(directory: Path, purpose: str = "token", *, at: datetime) -> tuple[str, str]:
-    """Make a new current ES256 key for ``purpose`` (``token`` or ``access``), valid from ``at``, when
-    the old one is retired; returns (retired kid, new kid). Raises ``KeyMaterialError``
+    """Make a new current ES256 key for ``purpose`` (``token``, ``access``, ``status`` or ``idtoken``),
+    valid from ``at``, when the old one is retired; returns (retired kid, new kid). Raises ``KeyMaterialError``
     (``keys.purpose``) for another purpose."""
     key_path = directory / f"{purpose}.key"
     old = TokenSigningKey.from_pem(key_path.read_text())

@@ -560,10 +560,10 @@ def test_old_leaves_still_bind_what_they_state(tmp_path: Path) -> None:
 
 
 def test_a_leaf_of_an_unknown_shape_could_not_be_checked(ended: MemoryLog, tmp_path: Path) -> None:
-    ended.leaves.append(canonical_json({**json.loads(ended.leaves[-1]), "v": 4}))
+    ended.leaves.append(canonical_json({**json.loads(ended.leaves[-1]), "v": 99}))
     result = _reconciled(ended, tmp_path)
     assert result.failure is None and result.unchecked is not None
-    assert "leaf 5 has shape v=4, which this auditor does not know" in result.unchecked
+    assert "leaf 5 has shape v=99, which this auditor does not know" in result.unchecked
 
 
 # -- the log as served: old entries, sizes ---------------------------------------------------------

@@ -60,3 +60,28 @@ def test_rows_and_leaves_without_each_other() -> None:
     assert "not a holder leaf" in _audit([], [{"v": 3, "action": "holder.promoted"}])[0]
     stale = {**ROW, "leaf_index": 0}
     assert "the log's newest leaf naming it is 1" in _audit([stale], [_leaf(ROW), _leaf(ROW, "holder.narrowed")])[0]
+
+
+# -- log-in leaves (shape 4) --------------------------------------------------------------------------
+def _login(holder_id: str = ROW["holder_id"], uscc: str = ROW["uscc"], at: datetime = AT) -> dict[str, Any]:
+    import json
+
+    from license_service.login.leaves import login_leaf
+    return dict(json.loads(login_leaf(login_id="c" * 32, holder_id=holder_id, uscc=uscc, client_id="plt_1", at=at)))
+
+
+def test_a_login_by_an_active_holder_passes() -> None:
+    assert _audit([ROW], [_leaf(ROW), _login()]) == []
+
+
+@pytest.mark.parametrize(("leaves", "finding"), [
+    ([_leaf(ROW), _leaf({**ROW, "status": "revoked"}, "holder.revoked"), _login()], "leaves revoked"),
+    ([_leaf(ROW), _login(at=datetime(2027, 2, 1, tzinfo=UTC))], "until 2027-01-31"),
+    ([_login(), _leaf(ROW)], "which no earlier leaf bound"),
+    ([_leaf(ROW), _login(uscc="91433100MA4PYYYY1Y")], "which no earlier leaf bound"),
+    ([_leaf(ROW), {**_login(), "client_id": None}], "lacks client_id"),
+])
+def test_a_login_the_log_does_not_allow_is_a_finding(leaves: list[dict[str, Any]], finding: str) -> None:
+    rows = [{**ROW, "status": "revoked", "leaf_index": 1}] if len(leaves) == 3 else [ROW]
+    problems = _audit(rows, leaves)
+    assert any(finding in p for p in problems), problems

@@ -1,0 +1,1 @@
+"""Examples that run beside elicense, as separate processes (nothing in the service imports them)."""
