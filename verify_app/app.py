@@ -18,7 +18,7 @@ from .log_routes import router as log_router
 from .page import PageRenderer
 from .presentation import PresentationVerifier
 from .recorder import VerificationRecorder
-from .routes import HOT_ROUTE, VerifyState, hot_router, router
+from .routes import HOT_ROUTE, PRESENTATION_ROUTE, VerifyState, hot_router, router
 from .service import VerificationService
 
 __all__ = ["ROUTERS", "create_app", "mount_verification"]
@@ -48,7 +48,7 @@ def mount_verification(app: FastAPI, runtime: ReadRuntime, settings: Settings | 
         presentations=PresentationVerifier(service, runtime.write_sessions, recorder.write_lock),
         redeem_limit=TokenBucket(s.rate_redeem_per_second, s.rate_redeem_burst),
     )
-    app.router.routes.append(HOT_ROUTE)  # first: it serves what hot_router documents
+    app.router.routes += [HOT_ROUTE, PRESENTATION_ROUTE]  # first: they serve what hot_router documents
     for r in ROUTERS:
         app.include_router(r)
 

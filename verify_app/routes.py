@@ -26,7 +26,7 @@ from .presentation import PresentationVerifier
 from .report import VerificationReport
 from .service import VerificationService
 
-__all__ = ["HOT_ROUTE", "VerifyState", "hot_router", "router"]
+__all__ = ["HOT_ROUTE", "PRESENTATION_ROUTE", "VerifyState", "hot_router", "router"]
 
 router = APIRouter()
 #: the busiest route alone, documented here (OpenAPI) and served by :data:`HOT_ROUTE`
@@ -239,7 +239,7 @@ async def presented(handle: Annotated[str, Path(max_length=200)], request: Reque
     return HTMLResponse(state.page.render(report, lang), headers={**_PAGE_HEADERS, "Vary": "Accept"})
 
 
-@router.post("/api/v1/verify/presentation", tags=["verification"],
+@hot_router.post("/api/v1/verify/presentation", tags=["verification"],
              responses={200: {"model": ReportOut}, **_PROBLEMS}, openapi_extra=json_body_spec(HandleIn))
 async def verify_presentation(request: Request) -> Response:
     """Redeem a presented QR code (亮照): the REPORT of the entity's current license plus who presented it,
@@ -256,6 +256,8 @@ async def verify_presentation(request: Request) -> Response:
 
 
 setattr(verify_presentation, REQUIRED_SCOPE, "verify")
+#: like the token route, served by a plain Starlette route tried before the long list of pages
+PRESENTATION_ROUTE = Route("/api/v1/verify/presentation", verify_presentation, methods=["POST"])
 
 
 @router.get("/status/jwks.json", tags=["public"])
