@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from .api.routes import router
 from .config import Settings
+from .console.web import ConsolePages
+from .console.web import router as console_router
 from .holders.web import HolderPages
 from .holders.web import router as holder_pages_router
 from .oauth import TokenEndpoint
@@ -30,6 +32,8 @@ def mount_issuing(app: FastAPI, runtime: IssuingRuntime) -> None:
     app.include_router(router)
     app.state.holder_pages = HolderPages(runtime)
     app.include_router(holder_pages_router)
+    app.state.console = ConsolePages(runtime)
+    app.include_router(console_router)
 
 
 def create_app(settings: Settings | None = None, runtime: IssuingRuntime | None = None) -> FastAPI:

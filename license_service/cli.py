@@ -35,6 +35,8 @@ app.add_typer(status_app, name="status")
 app.add_typer(clients_app, name="clients")
 holders_app = typer.Typer(help="Holders of the license (持照人): invitations from the window.", no_args_is_help=True)
 app.add_typer(holders_app, name="holders")
+staff_app = typer.Typer(help="The window's staff (窗口工作人员): clerks, supervisors, auditors.", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
 db_app = typer.Typer(help="The registry's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -300,6 +302,37 @@ def holders_invite(
                f"  open on the person's phone: {answer['invitation_url']}\n"
                f"  or enter at {answer['enrol_url']}: the USCC and the code {answer['code']}")
     _print_qr(answer["invitation_url"])
+
+
+@staff_app.command("invite")
+def staff_invite(
+    name: Annotated[str, typer.Option(help="the staff member's name")],
+    role: Annotated[str, typer.Option(help="clerk, supervisor or auditor")],
+    division: Annotated[str, typer.Option(help="GB/T 2260 division code (433101 吉首市; 433100 covers 湘西州)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print {staff_id, enrol_url, expires_at} as JSON")] = False,
+) -> None:
+    """A staff account and its single-use enrolment link (valid 24 h): the person opens it and creates
+    a passkey, then signs in at /console/sign-in. Shown only now."""
+    from .console.staff import StaffLedger
+    from .domain.errors import DomainError, InputError
+    from .domain.staff import Division, StaffRole
+    from .holders.passkeys import RelyingParty
+
+    settings = _settings()
+    runtime = _runtime(settings)
+    try:
+        with runtime.write_sessions.begin() as s:
+            inv = StaffLedger.invite(s, name=name, role=StaffRole.parse(role), division=Division(division.strip()),
+                                     created_by="cli", at=_now())
+    except (DomainError, InputError) as e:
+        typer.echo(f"refused ({e.code}): {e.detail}", err=True)
+        raise typer.Exit(2) from None
+    url = f"{RelyingParty.of(settings.public_base_url).origin}/console/enrol?t={inv.secret}"
+    if as_json:
+        typer.echo(json.dumps({"staff_id": inv.staff_id, "enrol_url": url, "expires_at": inv.expires_at.isoformat()}))
+        return
+    typer.echo(f"staff {inv.staff_id} ({role}, {division}): enrol once, before {inv.expires_at.isoformat()}, "
+               f"at\n  {url}")
 
 
 @holders_app.command("demo")

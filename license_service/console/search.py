@@ -1,0 +1,99 @@
+"""The console's search: by USCC (full or a prefix) or by name (a substring), with entity kind and
+status filters, within the searcher's division, a page at a time in USCC order (keyset: ``after``).
+
+Both ways use a B-tree the same way on SQLite and PostgreSQL (``bench/console.py`` measures them on
+100,000 entities; the tests show the plans): a USCC prefix is a range of the primary key; a name
+substring of two or more characters is a range of ``entity_name_grams`` (``db/name_index.py``) for
+its rarest bigram, in USCC order, each candidate then checked against the whole substring. A single
+character has no bigram: it is looked for in the names themselves, a page at a time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..db.models import EntityNameGram, MarketEntity
+from ..db.name_index import bigrams
+from ..domain.errors import FieldError
+from ..domain.staff import Division
+
+__all__ = ["PAGE", "Found", "SearchPage", "is_uscc_prefix", "search"]
+
+PAGE = 20
+_USCC_PREFIX = re.compile(r"[0-9A-Z][0-9A-Z]{0,17}")
+_KINDS = {"company", "branch", "partnership", "sole_proprietorship", "individual_business", "cooperative"}
+_STATUSES = {"active", "revoked", "cancelled"}
+_COUNT_CAP = 2000  # a bigram this common is as good as any other to drive the scan
+
+
+def is_uscc_prefix(q: str) -> bool:
+    """A query that starts with a digit and is all USCC characters is read as a USCC (or its start)."""
+    return bool(_USCC_PREFIX.fullmatch(q)) and q[0].isdigit()
+
+
+@dataclass(frozen=True)
+class Found:
+    uscc: str
+    name: str | None
+    entity_kind: str
+    status: str
+    current_version: int
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    rows: list[Found]
+    next_after: str | None  # the ``after`` of the next page; None on the last
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(s: Session, q: str, *, division: Division | None, kind: str | None = None, status: str | None = None,
+           after: str | None = None, limit: int = PAGE) -> SearchPage:
+    """One page of entities matching ``q``. Raises FieldError (``q``, ``kind``, ``status``) for a query
+    that is empty or too long, or an unknown filter."""
+    q = q.strip()
+    if not 1 <= len(q) <= 100:
+        raise FieldError("q", "length", "type a USCC (or its start) or part of a name (100 characters at most)")
+    if kind and kind not in _KINDS:
+        raise FieldError("kind", "enum", "an entity kind")
+    if status and status not in _STATUSES:
+        raise FieldError("status", "enum", "active, revoked or cancelled")
+    e = MarketEntity
+    cols: tuple[Any, ...] = (e.uscc, e.name, e.entity_kind, e.status, e.current_version)
+    upper = q.upper()
+    if is_uscc_prefix(upper):
+        query = select(*cols).where(e.uscc >= upper, e.uscc <= upper + "Z" * (18 - len(upper)))
+        key = e.uscc
+    else:
+        grams = sorted(bigrams(q))
+        pattern = f"%{_escape(q.casefold())}%"
+        if grams:
+            rarest = min(grams, key=lambda g: s.execute(select(func.count()).select_from(
+                select(EntityNameGram.uscc).where(EntityNameGram.gram == g).limit(_COUNT_CAP).subquery())).scalar_one())
+            g = EntityNameGram
+            query = (select(*cols).select_from(g).join(e, e.uscc == g.uscc).where(g.gram == rarest))
+            key = g.uscc
+        else:
+            query = select(*cols)
+            key = e.uscc
+        query = query.where(func.lower(e.name).like(pattern, escape="\\"))
+    if after:
+        query = query.where(key > after)
+    if division is not None:
+        query = query.where(func.substr(e.uscc, 3, len(division.prefix)) == division.prefix)
+    if kind:
+        query = query.where(e.entity_kind == kind)
+    if status:
+        query = query.where(e.status == status)
+    rows = [Found(*r) for r in s.execute(query.order_by(key).limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SearchPage(rows, rows[-1].uscc if more else None)
