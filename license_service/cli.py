@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session, sessionmaker
 
+    from .audit.client import LogClient
     from .runtime.issuing import IssuingRuntime
 
 app = typer.Typer(help="elicense: issue and verify electronic business licenses (电子营业执照).",
@@ -596,7 +597,10 @@ def audit(
     with LogClient(base_url, client_id=client_id, client_secret=client_secret, limits=limits) as log:
         result = run_audit(log, state, pinned_key=key, reconcile=bool(client_id), at=datetime.now(UTC),
                            pdfs="all" if pdfs == "all" else "new", max_entries=max_entries)
+        staff = _staff_summary(log) if client_id and result.failure is None else []
     for line in result.lines:
+        typer.echo(line)
+    for line in staff:
         typer.echo(line)
     if result.failure is not None:
         typer.echo(f"AUDIT FAILED: {result.failure}", err=True)
@@ -604,6 +608,26 @@ def audit(
     if result.unchecked is not None:
         typer.echo(f"AUDIT INCOMPLETE: could not check: {result.unchecked}", err=True)
         raise typer.Exit(3)
+
+
+def _staff_summary(log: LogClient) -> list[str]:
+    """The window's staff actions per member and per day (China time), for ``elicense audit``."""
+    from .audit.check import AuditFailure, CouldNotCheck
+
+    try:
+        counts = log.staff_actions()
+    except (AuditFailure, CouldNotCheck) as e:
+        return [f"staff actions: not listed ({e})"]
+    if not counts:
+        return ["staff actions (last 31 days): none"]
+    lines = ["staff actions (last 31 days, per staff member and day, China time):"]
+    days: dict[tuple[str, str], list[str]] = {}
+    for c in counts:
+        days.setdefault((c["day"], f"{c['staff_id']} ({c['role']}, {c['division_code']})"), []).append(
+            f"{c['action']} {c['count']}")
+    for (day, who), actions in sorted(days.items()):
+        lines.append(f"  {day}  {who}: {', '.join(actions)}")
+    return lines
 
 
 @app.command()

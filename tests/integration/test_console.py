@@ -25,6 +25,7 @@ from devapp import create_app as create_combined_app
 from license_service.console.search import search
 from license_service.console.staff import StaffLedger
 from license_service.db.models import LicenseVersion, LogLeaf, StaffAction
+from license_service.domain.china_time import china_date
 from license_service.domain.staff import Division, StaffRole
 from license_service.oauth import create_client
 from license_service.runtime.issuing import IssuingRuntime
@@ -48,14 +49,17 @@ def console_app(console_runtime: IssuingRuntime) -> FastAPI:
     return create_combined_app(console_runtime.settings, console_runtime)
 
 
-@pytest.fixture(scope="module")
-def window(console_app: FastAPI, console_runtime: IssuingRuntime) -> TestClient:
-    scopes = "registrations:write licenses:read"
-    cid, secret = create_client(console_runtime.sessions, "window", scopes.split(), at=datetime.now(UTC))
-    anon = TestClient(console_app, base_url=ORIGIN)
+def _bearer(app: FastAPI, runtime: IssuingRuntime, scopes: str) -> TestClient:
+    cid, secret = create_client(runtime.sessions, "window", scopes.split(), at=datetime.now(UTC))
+    anon = TestClient(app, base_url=ORIGIN)
     token = anon.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
                                             "client_secret": secret, "scope": scopes}).json()["access_token"]
-    return TestClient(console_app, base_url=ORIGIN, headers={"Authorization": f"Bearer {token}"})
+    return TestClient(app, base_url=ORIGIN, headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture(scope="module")
+def window(console_app: FastAPI, console_runtime: IssuingRuntime) -> TestClient:
+    return _bearer(console_app, console_runtime, "registrations:write licenses:read")
 
 
 class Staff:
@@ -181,6 +185,14 @@ def test_the_clerks_day(console_app: FastAPI, console_runtime: IssuingRuntime, w
         prints = s.execute(select(StaffAction.detail).where(StaffAction.staff_id == clerk.staff_id,
                                                             StaffAction.action == "print")).scalars().all()
     assert sorted(json.loads(d)["copies"] for d in prints) == [1, 2]
+
+    # the auditor's summary (what `elicense audit` prints): per staff member, day (China time), action
+    counts = _bearer(console_app, console_runtime, "audit").get("/api/v1/audit/staff-actions").json()["counts"]
+    clerks = {c["action"]: c["count"] for c in counts if c["staff_id"] == clerk.staff_id}
+    assert clerks["print"] == 2 and clerks["replacement.request"] == 1 and clerks["invite"] == 1, clerks
+    assert {c["day"] for c in counts if c["staff_id"] == clerk.staff_id} == {china_date(datetime.now(UTC)).isoformat()}
+    assert any(c["staff_id"] == supervisor.staff_id and c["action"] == "replacement.approve" for c in counts)
+    assert _bearer(console_app, console_runtime, "verify").get("/api/v1/audit/staff-actions").status_code == 403
 
 
 def test_the_refusals(console_app: FastAPI, console_runtime: IssuingRuntime, window: TestClient) -> None:
