@@ -43,6 +43,7 @@ from ..domain.staff import StaffRefused, StaffRole
 from ..errors import AuthError, Conflict, NotFound
 from ..holders.passkeys import Passkeys, RelyingParty
 from ..holders.proofing import WindowProofing, invitation_answer
+from ..printed import printed_lines
 from ..registry import entity_view
 from ..rendering.fonts import FontSet
 from ..rendering.print_stock import FORMS, PrintJob, StockPrinter
@@ -351,7 +352,8 @@ def entity_page(request: Request, pages: PagesDep, lang: LangDep, uscc: UsccPath
         entity = _entity(s, signed, uscc)
         view = entity_view(entity, pages.runtime.settings.public_base_url)
         current = next(lic for lic in entity.licenses if lic.version == entity.current_version)
-        items = json.loads(current.record)["entity"]
+        left, right = printed_lines(EntityDetails.from_record(json.loads(current.record)["entity"]),
+                                    pages.runtime.settings.templates_dir / "license")
         requests = list(s.execute(select(ReplacementRequest).where(ReplacementRequest.uscc == entity.uscc)
                                   .order_by(ReplacementRequest.requested_at.desc()).limit(20)).scalars())
         prints = list(s.execute(select(LicensePrint).where(LicensePrint.license_id.in_(
@@ -360,7 +362,7 @@ def entity_page(request: Request, pages: PagesDep, lang: LangDep, uscc: UsccPath
                              | {p.staff_id for p in prints})
         record(s, signed.staff, "view", entity.uscc, now())
         checks = pages.runtime.registry.verifications(entity.uscc, 20)
-        return _render(pages, "entity.html", lang, signed=signed, page="search", entity=view, items=items,
+        return _render(pages, "entity.html", lang, signed=signed, page="search", entity=view, lines=[*left, *right],
                        current=current, requests=requests, prints=prints, names=names, checks=checks,
                        forms=FORMS)
 
