@@ -14,7 +14,7 @@ import functools
 import json
 import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
@@ -51,6 +51,7 @@ from ..rendering.qr import qr_svg
 from ..runtime.issuing import IssuingRuntime
 from ..web.deps import now
 from . import replacements
+from .audit_pages import day_entries, issuance_summary
 from .search import search
 from .staff import SignedInStaff, StaffLedger, record
 from .words import TEXT, message
@@ -589,3 +590,37 @@ def disable_staff(request: Request, pages: PagesDep, lang: LangDep, staff_id: An
         signed = _require(pages, request, s, csrf)
         StaffLedger.disable(s, signed, staff_id, now())
     return _redirect("/console/activity?scope=division", lang)
+
+
+# -- the auditor's pages ----------------------------------------------------------------------------
+@router.get("/audit")
+@_guarded
+def audit_page(request: Request, pages: PagesDep, lang: LangDep) -> Response:
+    """Issuance per day (China time), per division and authority, the latest checkpoints."""
+    with pages.runtime.write_sessions.begin() as s:
+        signed = _page_for(pages, request, s)
+        if not isinstance(signed, SignedInStaff):
+            return signed
+        signed.require(StaffRole.AUDITOR, StaffRole.SUPERVISOR)
+        summary = issuance_summary(s, pages.runtime.log, signed.division, at=now())
+        record(s, signed.staff, "audit.view", None, now())
+        return _render(pages, "audit.html", lang, signed=signed, page="audit", **summary)
+
+
+@router.get("/audit/{day}")
+@_guarded
+def audit_day(request: Request, pages: PagesDep, lang: LangDep,
+              day: Annotated[str, Path(pattern=r"^\d{4}-\d{2}-\d{2}$")]) -> Response:
+    """One day's log entries (drill-down)."""
+    try:
+        on = date.fromisoformat(day)
+    except ValueError:
+        raise FieldError("day", "date", "a date, YYYY-MM-DD") from None
+    with pages.runtime.write_sessions.begin() as s:
+        signed = _page_for(pages, request, s)
+        if not isinstance(signed, SignedInStaff):
+            return signed
+        signed.require(StaffRole.AUDITOR, StaffRole.SUPERVISOR)
+        entries = day_entries(s, signed.division, on)
+        record(s, signed.staff, "audit.day", day, now())
+        return _render(pages, "audit_day.html", lang, signed=signed, page="audit", day=day, entries=entries)

@@ -44,6 +44,10 @@ TEXT: dict[str, dict[str, Any]] = {
         "detail": "详情", "staff": "工作人员", "disable": "停用", "actions": "操作",
         "message_title": "无法完成", "failed": "操作未完成：", "working": "请确认……", "back": "返回",
         "beijing_time": "（北京时间）", "pending_for_you": "待您审批",
+        "audit": "审计", "audit_title": "签发日志概览", "per_day": "每日记录（北京时间，近 60 天）", "day": "日期",
+        "count": "条数", "by_action": "按类型", "per_authority": "按辖区和登记机关", "authority": "登记机关",
+        "checkpoints": "最新检查点", "size": "日志大小", "root": "根哈希", "log_size": "日志共 {n} 条",
+        "entries": "当日日志条目", "index": "序号", "license": "执照或持照人", "staff_ids": "工作人员编号",
     },
     "en": {
         "html_lang": "en", "other_lang": "zh", "other_html_lang": "zh-CN", "switch": "中文",
@@ -92,6 +96,12 @@ TEXT: dict[str, dict[str, Any]] = {
         "target": "Target", "detail": "Detail", "staff": "Staff", "disable": "Disable", "actions": "Actions",
         "message_title": "Could not be done", "failed": "Not done: ", "working": "Confirm…", "back": "Back",
         "beijing_time": " (Beijing time)", "pending_for_you": "Waiting for you",
+        "audit": "Audit", "audit_title": "The issuance log at a glance", "per_day": "Entries per day (Beijing "
+        "time, last 60 days)", "day": "Day", "count": "Entries", "by_action": "By action",
+        "per_authority": "By division and registration authority", "authority": "Authority",
+        "checkpoints": "Latest checkpoints", "size": "Size", "root": "Root hash", "log_size": "{n} entries in all",
+        "entries": "The day's log entries", "index": "Index", "license": "License or holder",
+        "staff_ids": "Staff ids",
     },
 }
 

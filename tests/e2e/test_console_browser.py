@@ -217,6 +217,16 @@ def test_a_day_at_the_window(server: Server, browser: Any) -> None:
     assert current["current_version"] == 2
     assert window.get(f"/api/v1/licenses/{v1['license_id']}").json()["status"] == "superseded"
 
+    # the auditor's view (a supervisor's too): per day in China time, drill-down to the entries
+    boss.goto("/console/audit")
+    _check_screen(boss, "audit")
+    today = boss.page.locator("a[href^='/console/audit/']").first
+    today.click()
+    boss.page.wait_for_load_state()
+    _check_screen(boss, "audit-day")
+    replaced = boss.page.locator("tr.entry", has_text="replacement")
+    assert f"{clerk_id} → {boss_id}" in replaced.inner_text(), replaced.inner_text()
+
     # the holder's invitation, after checking the identity card
     clerk.page.fill("#person", ent["representative"])
     clerk.page.check("input[name=id_checked]")
