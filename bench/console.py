@@ -120,8 +120,10 @@ def _measure(runtime: IssuingRuntime, entities: list[tuple[str, str]], n: int) -
                 return search(s, q, division=division, kind=kind)
         return run
 
+    named = [nm for _, nm in entities if len(nm.strip()) >= 2]
+
     def substring() -> str:
-        name = rng.choice(entities)[1]
+        name = rng.choice(named)
         k = rng.randint(2, 4)
         i = rng.randint(0, max(0, len(name) - k))
         return name[i:i + k]

@@ -55,6 +55,18 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _within(prefix: str, division: Division | None) -> str | None:
+    """The USCC range to scan for ``prefix`` within ``division``: the division's code is the USCC's
+    characters 3-8, so once the first two are typed the range narrows to the division's part of it
+    (None: the prefix names another division)."""
+    if division is None or len(prefix) < 2:
+        return prefix
+    typed, wanted = prefix[2:8], division.prefix
+    if typed.startswith(wanted):
+        return prefix
+    return prefix[:2] + wanted if wanted.startswith(typed) else None
+
+
 def search(s: Session, q: str, *, division: Division | None, kind: str | None = None, status: str | None = None,
            after: str | None = None, limit: int = PAGE) -> SearchPage:
     """One page of entities matching ``q``. Raises FieldError (``q``, ``kind``, ``status``) for a query
@@ -70,7 +82,10 @@ def search(s: Session, q: str, *, division: Division | None, kind: str | None = 
     cols: tuple[Any, ...] = (e.uscc, e.name, e.entity_kind, e.status, e.current_version)
     upper = q.upper()
     if is_uscc_prefix(upper):
-        query = select(*cols).where(e.uscc >= upper, e.uscc <= upper + "Z" * (18 - len(upper)))
+        start = _within(upper, division)
+        if start is None:  # a USCC of another division: nothing to scan
+            return SearchPage([], None)
+        query = select(*cols).where(e.uscc >= start, e.uscc <= start + "Z" * (18 - len(start)))
         key = e.uscc
     else:
         grams = sorted(bigrams(q))
