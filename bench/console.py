@@ -148,9 +148,9 @@ def _measure(runtime: IssuingRuntime, entities: list[tuple[str, str]], n: int) -
     sqlite = runtime.engine.dialect.name == "sqlite"
     with runtime.sessions() as s:
         for label, sql in (
-            ("name", "SELECT e.uscc FROM entity_name_grams g JOIN market_entities e ON e.uscc = g.uscc WHERE "
-                     "g.gram = '猕猴' AND lower(e.name) LIKE '%猕猴桃%' AND substr(e.uscc, 3, 6) = '433101' "
-                     "ORDER BY g.uscc LIMIT 21"),
+            ("name", "SELECT e.uscc FROM (SELECT uscc FROM entity_name_grams WHERE gram = '猕猴' ORDER BY uscc "
+                     "LIMIT 4000) AS c JOIN market_entities e ON e.uscc = c.uscc WHERE lower(e.name) LIKE '%猕猴桃%' "
+                     "AND substr(e.uscc, 3, 6) = '433101' ORDER BY c.uscc LIMIT 21"),
             ("uscc", "SELECT uscc FROM market_entities WHERE uscc >= '9143310' AND uscc <= '9143310ZZZZZZZZZZZ' "
                      "ORDER BY uscc LIMIT 21")):
             plan = s.execute(text(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + sql)).all()

@@ -4,8 +4,10 @@ status filters, within the searcher's division, a page at a time in USCC order (
 Both ways use a B-tree the same way on SQLite and PostgreSQL (``bench/console.py`` measures them on
 100,000 entities; the tests show the plans): a USCC prefix is a range of the primary key; a name
 substring of two or more characters is a range of ``entity_name_grams`` (``db/name_index.py``) for
-its rarest bigram, in USCC order, each candidate then checked against the whole substring. A single
-character has no bigram: it is looked for in the names themselves, a page at a time.
+its rarest bigram, in USCC order, each candidate then checked against the whole substring and the
+filters. A single character has no bigram: it is looked for in the names themselves. Either way one
+request checks :data:`SCAN` candidates at most: a page that ends there, short of full, says so and
+continues from where it stopped (``partial``), so no query costs more than that.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from ..db.name_index import bigrams
 from ..domain.errors import FieldError
 from ..domain.staff import Division
 
-__all__ = ["PAGE", "Found", "SearchPage", "is_uscc_prefix", "search"]
+__all__ = ["PAGE", "SCAN", "Found", "SearchPage", "is_uscc_prefix", "search"]
 
 PAGE = 20
+#: the most names one request checks: a substring whose every bigram is common, with filters few
+#: entities meet, would otherwise walk most of the index; the page then offers to continue from there
+SCAN = 4000
 _USCC_PREFIX = re.compile(r"[0-9A-Z][0-9A-Z]{0,17}")
 _KINDS = {"company", "branch", "partnership", "sole_proprietorship", "individual_business", "cooperative"}
 _STATUSES = {"active", "revoked", "cancelled"}
@@ -49,6 +54,8 @@ class Found:
 class SearchPage:
     rows: list[Found]
     next_after: str | None  # the ``after`` of the next page; None on the last
+    #: the page ended with a run of :data:`SCAN` candidates, not a full page: "continue searching"
+    partial: bool = False
 
 
 def _escape(text: str) -> str:
@@ -68,7 +75,7 @@ def _within(prefix: str, division: Division | None) -> str | None:
 
 
 def search(s: Session, q: str, *, division: Division | None, kind: str | None = None, status: str | None = None,
-           after: str | None = None, limit: int = PAGE) -> SearchPage:
+           after: str | None = None, limit: int = PAGE, scan: int = SCAN) -> SearchPage:
     """One page of entities matching ``q``. Raises FieldError (``q``, ``kind``, ``status``) for a query
     that is empty or too long, or an unknown filter."""
     q = q.strip()
@@ -81,27 +88,31 @@ def search(s: Session, q: str, *, division: Division | None, kind: str | None = 
     e = MarketEntity
     cols: tuple[Any, ...] = (e.uscc, e.name, e.entity_kind, e.status, e.current_version)
     upper = q.upper()
+    scanned: Any = None  # the name path's bounded run of candidates, in USCC order
     if is_uscc_prefix(upper):
         start = _within(upper, division)
         if start is None:  # a USCC of another division: nothing to scan
             return SearchPage([], None)
         query = select(*cols).where(e.uscc >= start, e.uscc <= start + "Z" * (18 - len(start)))
+        if after:
+            query = query.where(e.uscc > after)
         key = e.uscc
     else:
         grams = sorted(bigrams(q))
-        pattern = f"%{_escape(q.casefold())}%"
         if grams:
-            rarest = min(grams, key=lambda g: s.execute(select(func.count()).select_from(
-                select(EntityNameGram.uscc).where(EntityNameGram.gram == g).limit(_COUNT_CAP).subquery())).scalar_one())
             g = EntityNameGram
-            query = (select(*cols).select_from(g).join(e, e.uscc == g.uscc).where(g.gram == rarest))
-            key = g.uscc
-        else:
-            query = select(*cols)
-            key = e.uscc
-        query = query.where(func.lower(e.name).like(pattern, escape="\\"))
-    if after:
-        query = query.where(key > after)
+            rarest = min(grams, key=lambda gram: s.execute(select(func.count()).select_from(
+                select(g.uscc).where(g.gram == gram).limit(_COUNT_CAP).subquery())).scalar_one())
+            run = select(g.uscc).where(g.gram == rarest)
+            if after:
+                run = run.where(g.uscc > after)
+            run = run.order_by(g.uscc)
+        else:  # one character: the names themselves, in USCC order
+            run = select(e.uscc).order_by(e.uscc).where(e.uscc > after) if after else select(e.uscc).order_by(e.uscc)
+        scanned = run.limit(scan).subquery()
+        query = (select(*cols).select_from(scanned).join(e, e.uscc == scanned.c.uscc)
+                 .where(func.lower(e.name).like(f"%{_escape(q.casefold())}%", escape="\\")))
+        key = scanned.c.uscc
     if division is not None:
         query = query.where(func.substr(e.uscc, 3, len(division.prefix)) == division.prefix)
     if kind:
@@ -109,6 +120,10 @@ def search(s: Session, q: str, *, division: Division | None, kind: str | None = 
     if status:
         query = query.where(e.status == status)
     rows = [Found(*r) for r in s.execute(query.order_by(key).limit(limit + 1))]
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return SearchPage(rows, rows[-1].uscc if more else None)
+    if len(rows) > limit:
+        return SearchPage(rows[:limit], rows[limit - 1].uscc)
+    if scanned is not None:  # the page is not full: were there more candidates than one run?
+        n, last = s.execute(select(func.count(), func.max(scanned.c.uscc)).select_from(scanned)).one()
+        if n == scan:
+            return SearchPage(rows, last, partial=True)
+    return SearchPage(rows, None)

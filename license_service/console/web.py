@@ -40,7 +40,7 @@ from ..domain.errors import FieldError, InputError
 from ..domain.holding import HolderRefused, HolderRole
 from ..domain.lifecycle import TransitionRefused
 from ..domain.staff import StaffRefused, StaffRole
-from ..errors import AuthError, Conflict, NotFound
+from ..errors import AuthError, Conflict, NotFound, RateLimited
 from ..holders.passkeys import Passkeys, RelyingParty
 from ..holders.proofing import WindowProofing, invitation_answer
 from ..printed import printed_lines
@@ -50,6 +50,7 @@ from ..rendering.print_stock import FORMS, PrintJob, StockPrinter
 from ..rendering.qr import qr_svg
 from ..runtime.issuing import IssuingRuntime
 from ..web.deps import now
+from ..web.ratelimit import TokenBucket
 from . import replacements
 from .audit_pages import day_entries, issuance_summary
 from .search import search
@@ -81,6 +82,8 @@ class ConsolePages:
                                autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
         self.env.filters["local_time"] = _local_time
         self._printer: StockPrinter | None = None
+        # the ceremonies before sign-in write a row each: limited per address, as the holder's are
+        self.limit = TokenBucket(settings.rate_holder_per_second, settings.rate_holder_burst)
 
     @property
     def printer(self) -> StockPrinter:
@@ -141,6 +144,12 @@ def _guarded(handler: Callable[..., Response]) -> Callable[..., Response]:
     return run
 
 
+def _limited(pages: ConsolePages, request: Request) -> None:
+    wait = pages.limit.take(request.client.host if request.client else "?")
+    if wait is not None:
+        raise RateLimited(wait)
+
+
 def _same_origin(pages: ConsolePages, request: Request) -> None:
     if request.headers.get("origin") != pages.rp.origin:
         raise AuthError("the request did not come from this site", code="staff.origin")
@@ -181,8 +190,9 @@ def _json(body: bytes) -> dict[str, Any]:
 
 def _session_response(pages: ConsolePages, cookie: str) -> JSONResponse:
     response = JSONResponse({"redirect": "/console/search"})
+    # path /: a __Host- cookie must have it (RFC 6265bis s.4.1.3.2); its name keeps it apart from the holder's
     response.set_cookie(pages.cookie, cookie, max_age=2 * 3600, httponly=True, samesite="strict", secure=pages.secure,
-                        path="/console")
+                        path="/")
     return response
 
 
@@ -202,6 +212,7 @@ def sign_in_page(request: Request, pages: PagesDep, lang: LangDep) -> Response:
 @router.post("/sign-in/options")
 def sign_in_options(request: Request, pages: PagesDep) -> JSONResponse:
     _same_origin(pages, request)
+    _limited(pages, request)
     with pages.runtime.write_sessions.begin() as s:
         return JSONResponse(pages.passkeys.authentication_options(s, purpose="staff_sign_in", holder=None, at=now()))
 
@@ -248,6 +259,7 @@ def enrol_page(request: Request, pages: PagesDep, lang: LangDep,
 @router.post("/enrol/options")
 async def enrol_options(request: Request, pages: PagesDep) -> JSONResponse:
     _same_origin(pages, request)
+    _limited(pages, request)
     body = _json(await request.body())
 
     def work() -> dict[str, Any]:
@@ -294,7 +306,7 @@ def sign_out(request: Request, pages: PagesDep, lang: LangDep, csrf: Annotated[s
         _require(pages, request, s, csrf)
         StaffLedger.end(s, request.cookies.get(pages.cookie))
     response = _redirect("/console/sign-in", lang)
-    response.delete_cookie(pages.cookie, path="/console", secure=pages.secure, httponly=True, samesite="strict")
+    response.delete_cookie(pages.cookie, path="/", secure=pages.secure, httponly=True, samesite="strict")
     return response
 
 
@@ -480,6 +492,7 @@ def decide_replacement(request: Request, pages: PagesDep, lang: LangDep,
         raise FieldError("decision", "enum", "approve or reject")
     with pages.runtime.write_sessions.begin() as s:
         signed = _require(pages, request, s, csrf)
+        s.flush()  # the session's use (idle timeout) is kept before the rows leave this transaction
         s.expunge(signed.staff)
         s.expunge(signed.session)
     replacements.decide(pages.runtime.write_sessions, pages.runtime.issuance, signed, request_id,

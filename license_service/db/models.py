@@ -55,6 +55,8 @@ class MarketEntity(Base):
     """市场主体: one row per USCC; its status and pointer to the current license version."""
 
     __tablename__ = "market_entities"
+    # the console's search with a kind filter walks this range rather than every USCC of the prefix
+    __table_args__ = (Index("ix_market_entities_kind_uscc", "entity_kind", "uscc"),)
 
     uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
     entity_kind: Mapped[str] = mapped_column(String(32))

@@ -243,13 +243,21 @@ def test_a_day_at_the_window(server: Server, browser: Any) -> None:
     clerk.wait_for("/console/verify", lambda: clerk.page.click("form[action^='/console/verify'] button"))
     assert clerk.page.inner_text("#verdict") == "有效"
     _check_here(clerk, "verified", "zh")
+    # and the superseded version's PDF, downloaded from the entity's page, uploaded
+    old_pdf = clerk.context.request.get(f"{server.base}/console/entity/{uscc}/licenses/{v1['license_id']}.pdf").body()
+    assert old_pdf.startswith(b"%PDF")
+    clerk.goto("/console/verify")
+    clerk.page.set_input_files("#pdf", files=[{"name": "v1.pdf", "mimeType": "application/pdf", "buffer": old_pdf}])
+    clerk.wait_for("/console/verify", lambda: clerk.page.click("form[action^='/console/verify'] button"))
+    assert clerk.page.inner_text("#verdict").startswith("真实但已不在有效期"), clerk.page.inner_text("main")
+    _check_here(clerk, "verified-pdf", "zh")
 
     # the activity lists
     clerk.goto("/console/activity")
     _check_screen(clerk, "activity")
     mine = {a for a in clerk.page.locator("tr.action-row").evaluate_all("rs => rs.map(r => r.dataset.action)")}
     assert {"enrol", "sign_in", "search", "view", "print", "print.test", "replacement.request", "invite",
-            "verify"} <= mine, mine
+            "verify", "download"} <= mine, mine
     boss.goto("/console/activity?scope=division")
     _check_screen(boss, "activity-division")
     division = boss.page.inner_text("main")

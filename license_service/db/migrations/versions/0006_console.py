@@ -111,6 +111,9 @@ def upgrade() -> None:
     with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_staff_sessions_staff_id'), ['staff_id'], unique=False)
 
+    with op.batch_alter_table('market_entities', schema=None) as batch_op:
+        batch_op.create_index('ix_market_entities_kind_uscc', ['entity_kind', 'uscc'], unique=False)
+
     # the name index over the entities already registered (db/name_index.py keeps it from now on)
     conn = op.get_bind()
     grams = sa.table('entity_name_grams', sa.column('gram', sa.String), sa.column('uscc', sa.String))
@@ -151,3 +154,5 @@ def downgrade() -> None:
 
     op.drop_table('license_prints')
     op.drop_table('entity_name_grams')
+    with op.batch_alter_table('market_entities', schema=None) as batch_op:
+        batch_op.drop_index('ix_market_entities_kind_uscc')
