@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from ..db.models import EntityNameGram, MarketEntity
@@ -87,6 +87,7 @@ def search(s: Session, q: str, *, division: Division | None, kind: str | None = 
         raise FieldError("status", "enum", "active, revoked or cancelled")
     e = MarketEntity
     cols: tuple[Any, ...] = (e.uscc, e.name, e.entity_kind, e.status, e.current_version)
+    row: Any = e  # where the filters read the entity's columns
     upper = q.upper()
     scanned: Any = None  # the name path's bounded run of candidates, in USCC order
     if is_uscc_prefix(upper):
@@ -110,15 +111,27 @@ def search(s: Session, q: str, *, division: Division | None, kind: str | None = 
         else:  # one character: the names themselves, in USCC order
             run = select(e.uscc).order_by(e.uscc).where(e.uscc > after) if after else select(e.uscc).order_by(e.uscc)
         scanned = run.limit(scan).subquery()
-        query = (select(*cols).select_from(scanned).join(e, e.uscc == scanned.c.uscc)
-                 .where(func.lower(e.name).like(f"%{_escape(q.casefold())}%", escape="\\")))
+        if s.get_bind().dialect.name == "postgresql":
+            # each candidate's row by its key, in order, stopping at a full page: as a plain join the
+            # planner misjudges the LIKE as matching one row and hashes a scan of the whole table
+            # (LIMIT 1 keeps the lateral subquery from being pulled up into such a join)
+            row = select(*cols).where(e.uscc == scanned.c.uscc).limit(1).lateral("entity")
+            query = select(*row.c).select_from(scanned).join(row, true())
+        else:
+            query = select(*cols).select_from(scanned).join(e, e.uscc == scanned.c.uscc)
+        query = query.where(func.lower(row.name if row is e else row.c.name).like(
+            f"%{_escape(q.casefold())}%", escape="\\"))
         key = scanned.c.uscc
+
+    def cols_of(name: str) -> Any:
+        return getattr(e, name) if row is e else row.c[name]
+
     if division is not None:
-        query = query.where(func.substr(e.uscc, 3, len(division.prefix)) == division.prefix)
+        query = query.where(func.substr(cols_of("uscc"), 3, len(division.prefix)) == division.prefix)
     if kind:
-        query = query.where(e.entity_kind == kind)
+        query = query.where(cols_of("entity_kind") == kind)
     if status:
-        query = query.where(e.status == status)
+        query = query.where(cols_of("status") == status)
     rows = [Found(*r) for r in s.execute(query.order_by(key).limit(limit + 1))]
     if len(rows) > limit:
         return SearchPage(rows[:limit], rows[limit - 1].uscc)

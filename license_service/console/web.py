@@ -24,6 +24,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from signing.errors import SigningPackageError
+
 from ..db.models import (
     LicenseDocument,
     LicensePrint,
@@ -133,6 +135,9 @@ def _guarded(handler: Callable[..., Response]) -> Callable[..., Response]:
     def run(*args: Any, **kwargs: Any) -> Response:
         try:
             return handler(*args, **kwargs)
+        except SigningPackageError as e:  # a long-term form that cannot be made now (ltv.too_early...)
+            return _render(kwargs["pages"], "message.html", kwargs.get("lang", "zh"), status=409, text=str(e),
+                           code=getattr(e, "code", "signing"), field=None)
         except (StaffRefused, HolderRefused, TransitionRefused, AuthError, InputError, NotFound, Conflict) as e:
             pages: ConsolePages = kwargs["pages"]
             status = (401 if isinstance(e, AuthError) else 404 if isinstance(e, NotFound)

@@ -13,7 +13,7 @@ import re
 import subprocess
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from sqlalchemy import select, text
 
 from devapp import create_app as create_combined_app
 from license_service.console.search import search
-from license_service.console.staff import StaffLedger
+from license_service.console.staff import IDLE_TIMEOUT, SESSION_TTL, StaffLedger
 from license_service.db.models import LicenseVersion, LogLeaf, StaffAction
 from license_service.domain.china_time import china_date
 from license_service.domain.staff import Division, StaffRole
@@ -241,9 +241,31 @@ def test_the_refusals(console_app: FastAPI, console_runtime: IssuingRuntime, win
     assert clerk.sign_in().status_code == 401
 
 
+def test_sessions_are_short_and_end_when_idle(console_app: FastAPI, console_runtime: IssuingRuntime) -> None:
+    """A session ends after IDLE_TIMEOUT without a request, and after SESSION_TTL whatever the use."""
+    auditor = Staff(console_app, console_runtime, "审计员甲", "auditor", "433100")
+    assert auditor.enrol().status_code == 200
+    cookie = auditor.http.cookies["elicense-staff"]
+    start = datetime.now(UTC)
+    with console_runtime.write_sessions.begin() as s:
+        assert StaffLedger.find(s, cookie, start + IDLE_TIMEOUT - timedelta(seconds=5), touch=True) is not None
+        assert StaffLedger.find(s, cookie, start + 2 * IDLE_TIMEOUT - timedelta(seconds=10)) is not None  # used
+        assert StaffLedger.find(s, cookie, start + 2 * IDLE_TIMEOUT + timedelta(seconds=5)) is None  # idle
+        at = start
+        while at < start + SESSION_TTL - IDLE_TIMEOUT:  # kept busy: still ends at SESSION_TTL
+            at += IDLE_TIMEOUT - timedelta(minutes=1)
+            assert StaffLedger.find(s, cookie, at, touch=True) is not None
+        assert StaffLedger.find(s, cookie, start + SESSION_TTL + timedelta(seconds=1), touch=True) is None
+    # an auditor reads: no print, no replacement
+    ent_page = auditor.page("/console/search")
+    assert ent_page.status_code == 200
+    _refused(auditor.form(f"/console/entity/{make_uscc()}/print", {"form": "original"}), 403, "staff.role")
+
+
 def test_search_uses_the_indexes(console_runtime: IssuingRuntime, window: TestClient) -> None:
-    """The database's own plans: a USCC prefix is a primary-key range, a name substring a range of the
-    bigram index (SQLite: SEARCH ... USING (COVERING) INDEX / PRIMARY KEY; PostgreSQL: an index scan)."""
+    """The database's own plans for the statements ``search`` builds: a USCC prefix is a primary-key
+    range, a name substring a range of the bigram index, then each candidate by its key (SQLite: SEARCH
+    ... USING (COVERING) INDEX; PostgreSQL: index scans, the entity through a lateral lookup)."""
     ent = _registered(window, "433101", name="湘西酉水索引验证合作社")
     with console_runtime.sessions() as s:
         page = search(s, "酉水索引", division=Division("433100"))
@@ -267,8 +289,10 @@ def test_search_uses_the_indexes(console_runtime: IssuingRuntime, window: TestCl
         explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
         name_plan = "\n".join(str(r) for r in s.execute(text(
             explain + "SELECT e.uscc FROM (SELECT uscc FROM entity_name_grams WHERE gram = '酉水' ORDER BY uscc "
-            "LIMIT 4000) AS c JOIN market_entities e ON e.uscc = c.uscc WHERE lower(e.name) LIKE '%酉水索引%' "
-            "AND substr(e.uscc, 3, 4) = '4331' ORDER BY c.uscc LIMIT 21")))
+            "LIMIT 4000) AS c " + ("JOIN market_entities e ON e.uscc = c.uscc " if sqlite else
+                                   "JOIN LATERAL (SELECT * FROM market_entities m WHERE m.uscc = c.uscc LIMIT 1) e "
+                                   "ON true ") +
+            "WHERE lower(e.name) LIKE '%酉水索引%' AND substr(e.uscc, 3, 4) = '4331' ORDER BY c.uscc LIMIT 21")))
         uscc_plan = "\n".join(str(r) for r in s.execute(text(
             explain + "SELECT uscc FROM market_entities WHERE uscc >= '91433101' AND uscc <= '91433101ZZZZZZZZZZ' "
             "ORDER BY uscc LIMIT 21")))
@@ -277,5 +301,5 @@ def test_search_uses_the_indexes(console_runtime: IssuingRuntime, window: TestCl
         assert re.search(r"SEARCH e USING (COVERING INDEX|PRIMARY KEY|INDEX)", name_plan), name_plan
         assert re.search(r"SEARCH market_entities USING (COVERING INDEX|PRIMARY KEY|INDEX)", uscc_plan), uscc_plan
     else:
-        assert "entity_name_grams_pkey" in name_plan, name_plan  # (the join: by key at scale, see the bench)
+        assert "entity_name_grams_pkey" in name_plan and "market_entities_pkey" in name_plan, name_plan
         assert "market_entities_pkey" in uscc_plan, uscc_plan
