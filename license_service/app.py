@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from .api.routes import router
 from .config import Settings
+from .console.web import ConsolePages
+from .console.web import router as console_router
 from .holders.web import HolderPages
 from .holders.web import router as holder_pages_router
 from .login.web import TOKEN_ROUTE, LoginPages
@@ -41,6 +43,8 @@ def mount_issuing(app: FastAPI, runtime: IssuingRuntime) -> None:
     app.state.login_pages = LoginPages(runtime)  # the OpenID Provider (log in with the e-license)
     app.include_router(login_router)
     app.router.routes.insert(0, TOKEN_ROUTE)  # matched first: the provider's hot path
+    app.state.console = ConsolePages(runtime)
+    app.include_router(console_router)
 
 
 def create_app(settings: Settings | None = None, runtime: IssuingRuntime | None = None) -> FastAPI:

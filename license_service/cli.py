@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session, sessionmaker
 
+    from .audit.client import LogClient
     from .runtime.issuing import IssuingRuntime
 
 app = typer.Typer(help="elicense: issue and verify electronic business licenses (电子营业执照).",
@@ -41,6 +42,8 @@ app.add_typer(witness_app, name="witness")
 platforms_app = typer.Typer(help="Platforms that log holders in with the e-license (OpenID Connect clients).",
                             no_args_is_help=True)
 app.add_typer(platforms_app, name="platforms")
+staff_app = typer.Typer(help="The window's staff (窗口工作人员): clerks, supervisors, auditors.", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
 db_app = typer.Typer(help="The registry's database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -333,6 +336,37 @@ def holders_invite(
                f"  open on the person's phone: {answer['invitation_url']}\n"
                f"  or enter at {answer['enrol_url']}: the USCC and the code {answer['code']}")
     _print_qr(answer["invitation_url"])
+
+
+@staff_app.command("invite")
+def staff_invite(
+    name: Annotated[str, typer.Option(help="the staff member's name")],
+    role: Annotated[str, typer.Option(help="clerk, supervisor or auditor")],
+    division: Annotated[str, typer.Option(help="GB/T 2260 division code (433101 吉首市; 433100 covers 湘西州)")],
+    as_json: Annotated[bool, typer.Option("--json", help="print {staff_id, enrol_url, expires_at} as JSON")] = False,
+) -> None:
+    """A staff account and its single-use enrolment link (valid 24 h): the person opens it and creates
+    a passkey, then signs in at /console/sign-in. Shown only now."""
+    from .console.staff import StaffLedger
+    from .domain.errors import DomainError, InputError
+    from .domain.staff import Division, StaffRole
+    from .holders.passkeys import RelyingParty
+
+    settings = _settings()
+    runtime = _runtime(settings)
+    try:
+        with runtime.write_sessions.begin() as s:
+            inv = StaffLedger.invite(s, name=name, role=StaffRole.parse(role), division=Division(division.strip()),
+                                     created_by="cli", at=_now())
+    except (DomainError, InputError) as e:
+        typer.echo(f"refused ({e.code}): {e.detail}", err=True)
+        raise typer.Exit(2) from None
+    url = f"{RelyingParty.of(settings.public_base_url).origin}/console/enrol?t={inv.secret}"
+    if as_json:
+        typer.echo(json.dumps({"staff_id": inv.staff_id, "enrol_url": url, "expires_at": inv.expires_at.isoformat()}))
+        return
+    typer.echo(f"staff {inv.staff_id} ({role}, {division}): enrol once, before {inv.expires_at.isoformat()}, "
+               f"at\n  {url}")
 
 
 @holders_app.command("demo")
@@ -668,7 +702,10 @@ def audit(
     with LogClient(base_url, client_id=client_id, client_secret=client_secret, limits=limits) as log:
         result = run_audit(log, state, pinned_key=key, reconcile=bool(client_id), at=datetime.now(UTC),
                            pdfs="all" if pdfs == "all" else "new", max_entries=max_entries, witnesses=required)
+        staff = _staff_summary(log) if client_id and result.failure is None else []
     for line in result.lines:
+        typer.echo(line)
+    for line in staff:
         typer.echo(line)
     if result.failure is not None:
         typer.echo(f"AUDIT FAILED: {result.failure}", err=True)
@@ -676,6 +713,26 @@ def audit(
     if result.unchecked is not None:
         typer.echo(f"AUDIT INCOMPLETE: could not check: {result.unchecked}", err=True)
         raise typer.Exit(3)
+
+
+def _staff_summary(log: LogClient) -> list[str]:
+    """The window's staff actions per member and per day (China time), for ``elicense audit``."""
+    from .audit.check import AuditFailure, CouldNotCheck
+
+    try:
+        counts = log.staff_actions()
+    except (AuditFailure, CouldNotCheck) as e:
+        return [f"staff actions: not listed ({e})"]
+    if not counts:
+        return ["staff actions (last 31 days): none"]
+    lines = ["staff actions (last 31 days, per staff member and day, China time):"]
+    days: dict[tuple[str, str], list[str]] = {}
+    for c in counts:
+        days.setdefault((c["day"], f"{c['staff_id']} ({c['role']}, {c['division_code']})"), []).append(
+            f"{c['action']} {c['count']}")
+    for (day, who), actions in sorted(days.items()):
+        lines.append(f"  {day}  {who}: {', '.join(actions)}")
+    return lines
 
 
 @app.command()

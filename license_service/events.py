@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,3 +33,6 @@ class RegistrationEventIn:
     details: EntityDetails | None
     reason: str | None
     body_sha256: str
+    #: decided at the window's console: the staff ids who asked and who approved (``requested_by``,
+    #: ``approved_by``), stated in the log leaf
+    staff: Mapping[str, str] | None = None

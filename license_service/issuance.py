@@ -26,6 +26,7 @@ from signing.tokens import TokenSigner, sign_claims
 
 from .claims import compact_claims, token_claims
 from .db.models import LicenseDocument, LicenseVersion, LongTermForm, MarketEntity, RegistrationEvent
+from .db.name_index import index_name
 from .db.serials import SerialCounters
 from .domain.china_time import china_date
 from .domain.entity import Capital, EntityDetails, EntityKind, Term
@@ -92,6 +93,8 @@ def _leaf(ev: RegistrationEventIn, lic: LicenseVersion, entity: MarketEntity, at
     }
     if supersedes is not None:
         leaf["supersedes"] = supersedes
+    if ev.staff is not None:  # a staff action at the window: who asked and who approved (ids, no names)
+        leaf["staff"] = dict(ev.staff)
     if lifecycle:
         leaf["license"] = {"status": lic.status, "status_changed_at": _utc(lic.status_changed_at),
                            "status_reason": lic.status_reason}
@@ -256,6 +259,8 @@ class IssuanceService:
 
         lic.document = LicenseDocument(license_id=license_id, pdf=pdf)
         previous_id = previous_representative = None
+        if entity is None or entity.name != details.name:
+            index_name(s, details.uscc.value, details.name, new=entity is None)
         if entity is None:
             entity = MarketEntity(
                 uscc=details.uscc.value, entity_kind=details.kind.value, name=details.name,

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from ..access import Principal
+from ..console.api import router as console_api_router
 from ..errors import AuthError, GrantRefused, NotFound, RateLimited, TokenRequestRefused
 from ..holders.api import router as holders_router
 from ..intake import parse_registration
@@ -240,3 +241,4 @@ def audit_events(runtime: IssuingDep, _: Annotated[Principal, Depends(require_sc
 
 
 router.include_router(holders_router)  # the holders' v1 routes are the issuing service's too
+router.include_router(console_api_router)  # and the console's auditor summary

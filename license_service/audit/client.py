@@ -38,6 +38,8 @@ _MIB = 1024 * 1024
 _T = TypeVar("_T")
 
 #: the rows of the registry's audit listing (``license_service/api/schemas.py``), with their JSON types
+_STAFF_COUNT: dict[str, type | tuple[type, ...]] = {
+    "staff_id": str, "role": str, "division_code": str, "day": str, "action": str, "count": int}
 _LICENSE: dict[str, type | tuple[type, ...]] = {
     "license_id": str, "uscc": str, "version": int, "serial": str, "status": str, "issued_at": str,
     "registered_on": str, "record": str, "record_digest": str, "pdf_sha256": str, "token": str, "event_id": str,
@@ -353,6 +355,16 @@ class LogClient:
             entities=self._listing("/api/v1/audit/entities", "entities", "uscc", _ENTITY),
             events=self._listing("/api/v1/audit/events", "events", "event_id", _EVENT),
             holders=self._listing("/api/v1/audit/holders", "holders", "holder_id", _HOLDER))
+
+    def staff_actions(self, days: int = 31) -> list[dict[str, Any]]:
+        """Staff actions at the window's console counted per staff member, day (China time) and action
+        (``GET /api/v1/audit/staff-actions``): what ``elicense audit`` prints after the audit."""
+        path = "/api/v1/audit/staff-actions"
+        status, body = self._audit_get(path, self.limits.page, days=days)
+        if status != 200:
+            raise _refusal(f"GET {path}", status, body)
+        page = _json(f"GET {path}", body)
+        return _rows(f"GET {path}", page.get("counts") if isinstance(page, dict) else None, _STAFF_COUNT)
 
     def pdf_sha256(self, license_id: str) -> str | None:
         path = f"/api/v1/audit/licenses/{quote(license_id, safe='')}/pdf"

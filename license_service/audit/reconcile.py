@@ -31,7 +31,9 @@ Leaf shapes (``license_service/issuance.py`` ``_leaf``), told apart by the ``v``
 - shape 2 (``"v": 2``) states ``token_sha256``, ``event_body_sha256``, ``reason``, ``entity`` (the
   entity's row after the event) and, on a revocation or cancellation, ``license`` (the affected
   version's status, since when and why after it); an issuance leaf's ``supersedes``, ``decided_at``
-  and ``reason`` are the superseded version's lifecycle facts.
+  and ``reason`` are the superseded version's lifecycle facts. A result decided at the window's
+  console (补发 approved by a supervisor) also states ``staff``: ``requested_by`` and ``approved_by``
+  (staff ids, never names); it must have exactly those two non-empty strings.
 - shape 1 (no ``v``, the leaves written before) states none of those; its lifecycle leaves carry
   ``entity_status`` and ``license_status``. For such leaves the audit checks what they do state
   (statuses, dates, digests of record and PDF, the event's kind and USCC) and what the record covers
@@ -114,6 +116,12 @@ _SHAPE2_TYPES: dict[str, type | tuple[type, ...]] = {
     "token_sha256": str, "event_body_sha256": str, "reason": (str, type(None)), "entity": dict}
 
 
+def _staff_ids(stated: Any) -> bool:
+    """A leaf's ``staff`` member as the console writes it: who asked and who approved, by staff id."""
+    return (isinstance(stated, dict) and set(stated) == {"requested_by", "approved_by"}
+            and all(isinstance(v, str) and v for v in stated.values()))
+
+
 def _malformed(leaf: Mapping[str, Any], shape: int) -> str | None:
     """What makes ``leaf`` unreadable as a registration result's leaf (None: readable)."""
     wanted = {**_LEAF_TYPES, **(_SHAPE2_TYPES if shape == 2 else {})}
@@ -128,6 +136,8 @@ def _malformed(leaf: Mapping[str, Any], shape: int) -> str | None:
                     else [f"license.{k}" for k in ("status", "status_changed_at", "status_reason") if k not in stated])
     if "supersedes" in leaf and not isinstance(leaf["supersedes"], str):
         bad.append("supersedes")
+    if "staff" in leaf and not _staff_ids(leaf["staff"]):  # a result decided at the window's console
+        bad.append("staff")
     return f"(shape {shape}) lacks or mistypes {', '.join(bad)}" if bad else None
 
 

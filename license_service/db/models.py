@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -20,10 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["ApiClient", "AuthorizationCode", "Base", "ClientAssertion", "Holder", "HolderCeremony",
-           "HolderInvitation", "HolderPasskey", "HolderSession", "LicenseDocument", "LicenseVersion", "LogCheckpoint",
-           "LogCosignature", "LogHead", "LogLeaf", "LogNode", "LogWitness", "Login", "LoginRequest", "LoginToken",
-           "LongTermForm", "MarketEntity", "Platform", "Presentation", "RegistrationEvent", "SerialCounter",
+__all__ = ["ApiClient", "AuthorizationCode", "Base", "ClientAssertion", "EntityNameGram", "Holder", "HolderCeremony",
+           "HolderInvitation", "HolderPasskey", "HolderSession", "LicenseDocument", "LicensePrint", "LicenseVersion",
+           "LogCheckpoint", "LogCosignature", "LogHead", "LogLeaf", "LogNode", "LogWitness", "Login", "LoginRequest",
+           "LoginToken", "LongTermForm", "MarketEntity", "Platform", "Presentation", "RegistrationEvent",
+           "ReplacementRequest", "SerialCounter", "StaffAction", "StaffMember", "StaffPasskey", "StaffSession",
            "VerificationRecord"]
 
 
@@ -54,6 +56,8 @@ class MarketEntity(Base):
     """市场主体: one row per USCC; its status and pointer to the current license version."""
 
     __tablename__ = "market_entities"
+    # the console's search with a kind filter walks this range rather than every USCC of the prefix
+    __table_args__ = (Index("ix_market_entities_kind_uscc", "entity_kind", "uscc"),)
 
     uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
     entity_kind: Mapped[str] = mapped_column(String(32))
@@ -477,3 +481,113 @@ class Login(Base):
     outcome: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
     leaf_index: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class EntityNameGram(Base):
+    """The name search's index (``console/search.py``): one row per distinct pair of adjacent characters
+    (bigram) of an entity's name, so a substring of two or more characters is found by an index range
+    on the same B-tree on SQLite and PostgreSQL, in USCC order. Kept by ``db/name_index.py``."""
+
+    __tablename__ = "entity_name_grams"
+
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True)
+    uscc: Mapped[str] = mapped_column(String(18), primary_key=True)
+
+
+class StaffMember(Base):
+    """A member of the window's staff (窗口工作人员): a clerk, supervisor or auditor of one division
+    (GB/T 2260 code; a code ending in 00 covers the divisions under it). Enrolled once, from a
+    single-use link whose secret is kept as its SHA-256."""
+
+    __tablename__ = "staff_members"
+
+    staff_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))  # clerk | supervisor | auditor
+    division_code: Mapped[str] = mapped_column(String(6))
+    status: Mapped[str] = mapped_column(String(16))  # invited | active | disabled
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    enrol_secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    enrolled_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    user_handle: Mapped[str | None] = mapped_column(String(44), unique=True)
+    status_changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status_changed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class StaffPasskey(Base):
+    """A staff member's passkey (WebAuthn credential)."""
+
+    __tablename__ = "staff_passkeys"
+
+    credential_id: Mapped[str] = mapped_column(String(1400), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_members.staff_id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class StaffSession(Base):
+    """A signed-in staff member: the cookie's SHA-256, its CSRF token, an absolute end and the last use
+    (for the idle timeout)."""
+
+    __tablename__ = "staff_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff_members.staff_id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(44))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class StaffAction(Base):
+    """Accountability: one staff action (sign-in, search, view, print, replacement request or decision,
+    invitation, verification, disabling an account) with who, when and what it was about."""
+
+    __tablename__ = "staff_actions"
+    __table_args__ = (Index("ix_staff_actions_staff_at", "staff_id", "at"),
+                      Index("ix_staff_actions_division_at", "division_code", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    staff_id: Mapped[str] = mapped_column(String(32))
+    division_code: Mapped[str] = mapped_column(String(6))  # the staff member's, when acting
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON
+
+
+class ReplacementRequest(Base):
+    """补发: a clerk's request (with the reason) waiting for a supervisor of the entity's division, who
+    approves (the replacement issuance runs, naming both) or rejects it."""
+
+    __tablename__ = "replacement_requests"
+
+    request_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    uscc: Mapped[str] = mapped_column(ForeignKey("market_entities.uscc"), index=True)
+    license_id: Mapped[str] = mapped_column(String(96))  # the version to be replaced
+    reason: Mapped[str] = mapped_column(String(200))
+    requested_by: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | approved | rejected
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    new_license_id: Mapped[str | None] = mapped_column(String(96))
+
+
+class LicensePrint(Base):
+    """One print of a license version on paper stock: 正本 (original) or 副本 (duplicate, numbered
+    ``first_number`` .. ``first_number + copies - 1`` within the version)."""
+
+    __tablename__ = "license_prints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    license_id: Mapped[str] = mapped_column(String(96), index=True)
+    form: Mapped[str] = mapped_column(String(16))  # original | duplicate
+    copies: Mapped[int] = mapped_column(Integer)
+    first_number: Mapped[int] = mapped_column(Integer)
+    staff_id: Mapped[str] = mapped_column(String(32))
+    printed_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -84,8 +84,11 @@ class Passkeys:
         return ceremony_id, challenge
 
     @staticmethod
-    def _take(s: Session, ceremony_id: str, purpose: str, at: datetime) -> HolderCeremony:
-        """The pending ceremony, used up (deleted) whatever the outcome."""
+    def take_ceremony(s: Session, ceremony_id: str, purpose: str, at: datetime) -> HolderCeremony:
+        """The pending ceremony for ``purpose``, used up (deleted) whatever the outcome. Raises
+        AuthError (``holders.ceremony_expired``) for an unknown, expired or other-purpose one. The
+        table serves every passkey owner (holders here, the window's staff in ``console/``): the
+        purpose keeps one's ceremonies from answering for the other's."""
         c = s.execute(select(HolderCeremony).where(HolderCeremony.ceremony_id == ceremony_id)
                       .with_for_update()).scalar_one_or_none() if _B64U.fullmatch(ceremony_id) else None
         if c is None or c.purpose != purpose or at >= c.expires_at:
@@ -112,7 +115,7 @@ class Passkeys:
                             at: datetime) -> Registered:
         """Check the authenticator's answer (challenge, origin, RP ID, user verification). Raises
         AuthError (``holders.passkey_rejected``) when it does not hold."""
-        c = self._take(s, ceremony_id, purpose, at)
+        c = self.take_ceremony(s, ceremony_id, purpose, at)
         subject, _, user_handle = c.subject.partition(" ")
         try:
             v = webauthn.verify_registration_response(
@@ -144,7 +147,7 @@ class Passkeys:
         """The holder whose passkey answered. Raises AuthError: ``holders.passkey_unknown`` (not a
         passkey of ours), ``holders.passkey_other_holder`` (re-authentication with someone else's),
         ``holders.passkey_rejected`` (signature, challenge, origin, user verification or counter)."""
-        c = self._take(s, ceremony_id, purpose, at)
+        c = self.take_ceremony(s, ceremony_id, purpose, at)
         credential_id = credential.get("id") if isinstance(credential, dict) else None
         key = s.get(HolderPasskey, credential_id) if isinstance(credential_id, str) and _B64U.fullmatch(credential_id) \
             else None
@@ -158,13 +161,19 @@ class Passkeys:
         handle = response.get("userHandle") if isinstance(response, dict) else None
         if handle and handle != holder.user_handle:
             raise AuthError("the passkey names another holder", code="holders.passkey_other_holder")
+        key.sign_count = self.check_assertion(c, credential, public_key=key.public_key, sign_count=key.sign_count)
+        key.last_used_at = at
+        return holder, key
+
+    def check_assertion(self, c: HolderCeremony, credential: Any, *, public_key: bytes, sign_count: int) -> int:
+        """Check an authenticator's assertion against the ceremony ``c`` (taken) and the credential's
+        stored public key; returns the new signature counter. Raises AuthError
+        (``holders.passkey_rejected``: signature, challenge, origin, user verification or counter)."""
         try:
             v = webauthn.verify_authentication_response(
                 credential=credential, expected_challenge=c.challenge, expected_rp_id=self.rp.rp_id,
-                expected_origin=self.rp.origin, credential_public_key=key.public_key,
-                credential_current_sign_count=key.sign_count, require_user_verification=True)
+                expected_origin=self.rp.origin, credential_public_key=public_key,
+                credential_current_sign_count=sign_count, require_user_verification=True)
         except (WebAuthnException, ValueError, KeyError, TypeError, AttributeError) as e:  # anything malformed
             raise AuthError(f"the passkey's answer does not hold: {e}", code="holders.passkey_rejected") from None
-        key.sign_count = v.new_sign_count
-        key.last_used_at = at
-        return holder, key
+        return int(v.new_sign_count)

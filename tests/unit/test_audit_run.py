@@ -612,3 +612,26 @@ def test_an_old_shape_leaf_after_the_upgrade_is_found(tmp_path: Path) -> None:
     m.end("revocation", _uscc(1), reason="未年报")
     _fails(_reconciled(m, tmp_path), "leaf 1 (revocation) has the old shape (no v) after leaf 0 of shape 2",
            tmp_path / "s.json", None)
+
+
+@pytest.mark.parametrize("staff, holds", [
+    ({"requested_by": "st_0a1b2c3d4e5f6a7b", "approved_by": "st_1a1b2c3d4e5f6a7b"}, True),
+    ({"requested_by": "st_0a1b2c3d4e5f6a7b"}, False),
+    ({"requested_by": "st_0a1b2c3d4e5f6a7b", "approved_by": ""}, False),
+    ({"requested_by": "st_0a1b2c3d4e5f6a7b", "approved_by": "x", "name": "彭主任"}, False),
+    ("st_0a1b2c3d4e5f6a7b", False),
+])
+def test_a_console_decision_names_its_staff_ids_and_nothing_else(tmp_path: Path, staff: Any, holds: bool) -> None:
+    """A 补发 approved at the window's console states ``staff`` (who asked, who approved: ids); any
+    other form of that member is a malformed leaf."""
+    log = MemoryLog(_signer(), shape=2)
+    first = log.issue("establishment", _uscc(1), 1)
+    log.issue("replacement", _uscc(1), 2, day="2018-06-01", supersedes=first["license_id"], reason="遗失补发")
+    leaf = json.loads(log.leaves[-1])
+    assert leaf["v"] == 2
+    log.leaves[-1] = canonical_json({**leaf, "staff": staff})
+    result = run_audit(log, tmp_path / "s.json", pinned_key=log.vkey(), reconcile=True, at=AT)
+    if holds:
+        assert result.passed, result.failure
+    else:
+        assert not result.passed and result.failure is not None and "mistypes staff" in result.failure, result.failure

@@ -1,4 +1,4 @@
-// The holder's pages: passkey ceremonies (WebAuthn), re-authentication before grants and revocations,
+// The holder's pages and the window's console: passkey ceremonies (WebAuthn), re-authentication before grants and revocations,
 // and the presentation QR's countdown. No framework, no inline script (the pages' CSP allows only this file).
 "use strict";
 (function () {
@@ -85,6 +85,9 @@
     "enrol": (b) => create("/holder/enrol/options", "/holder/enrol/verify",
                            { secret: b.dataset.secret, code: b.dataset.code, uscc: b.dataset.uscc }),
     "add": async () => { await reauth(); return create("/holder/passkeys/options", "/holder/passkeys/verify"); },
+    // the window's console (/console/): staff enrol and sign in with the same ceremonies
+    "console-sign-in": () => get("/console/sign-in/options", "/console/sign-in/verify"),
+    "console-enrol": (b) => create("/console/enrol/options", "/console/enrol/verify", { secret: b.dataset.secret }),
   };
 
   document.querySelectorAll("button[data-passkey]").forEach((button) => {
