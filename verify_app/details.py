@@ -13,11 +13,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from license_service.claims import digest_claim
+from license_service.reasons import Reason
 from signing.status_list import LIST_BITS
 from signing.tokens import MAX_TOKEN_LENGTH, Keyring
 
 from .public_view import Found
-from .reasons import Reason
 
 __all__ = ["claim_mismatches", "entity_status", "license_status", "token_refused"]
 

@@ -28,12 +28,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from license_service.log.reader import LogReader, SignedCheckpoint
 from license_service.log.witnessed import WitnessPolicy, published
+from license_service.reasons import Reason
 from signing.cosignature import CosignatureVerifier, Witnessed, open_witnessed
 from signing.keys.api import PublicKeys
 from signing.merkle import leaf_hash, verify_inclusion
 from signing.note import NoteError, NoteVerifier
 
-from .reasons import Reason
 from .report import Check
 
 __all__ = ["LogEvidence", "LogView"]

@@ -14,8 +14,8 @@ from license_service.domain.china_time import CHINA
 from license_service.domain.entity import EntityDetails
 from license_service.domain.numerals import format_date
 from license_service.printed import printed_lines
+from license_service.reasons import Reason
 
-from .reasons import Reason
 from .report import Check, VerificationReport
 
 __all__ = ["PageRenderer"]
@@ -43,7 +43,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "entity_status": "主体登记状态",
         "entity_statuses": {"active": "存续", "revoked": "吊销", "cancelled": "注销"},
         "historical": "以下为本版执照的登记事项（历史）；与现行登记不同之处注明现值。", "now": "现为：",
-        # a check's outcome, by its effect on the verdict (verify_app/reasons.py): a license no longer in
+        # a check's outcome, by its effect on the verdict (license_service/reasons.py): a license no longer in
         # force is genuine, so its failed status check is not worded as a forgery is
         "colon": "：",
         "outcomes": {"passed": ("✓", "通过"), "not_in_force": ("!", "真实，但已失效"),

@@ -8,10 +8,10 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from license_service.reasons import Reason, lta_reason
 from signing.keys.api import PublicKeys
 from signing.pdf_validation import PdfFindings, load_roots, validate_license_pdf
 
-from .reasons import Reason, lta_reason
 from .report import Check
 
 __all__ = ["PdfChecker", "checks_of"]

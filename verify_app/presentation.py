@@ -15,8 +15,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from license_service.holders.presentations import Redemption, redeem
+from license_service.reasons import Reason
 
-from .reasons import Reason
 from .report import Check, VerificationReport
 from .service import VerificationService
 

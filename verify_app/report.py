@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from .reasons import Effect, Reason
+from license_service.reasons import Effect, Reason
 
 __all__ = ["Check", "Verdict", "VerificationReport", "genuine", "verdict_of"]
 
@@ -27,7 +27,7 @@ class Verdict(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Check:
-    """One check: a catalogued :class:`~verify_app.reasons.Reason` (which gives the check's name, whether
+    """One check: a catalogued :class:`~license_service.reasons.Reason` (which gives the check's name, whether
     it passed and its effect on the verdict) and ``detail``, a sentence for people saying what was found.
     ``on`` names the check when the reason belongs to more than one (``pdf.trailing_bytes``)."""
 

@@ -20,6 +20,7 @@ from license_service.claims import compact_mismatches, malformed_claims, registr
 from license_service.domain.uscc import Uscc
 from license_service.log.reader import LogReader
 from license_service.log.witnessed import WitnessPolicy
+from license_service.reasons import ENTITY_STATUS, LICENSE_STATUS, Reason
 from license_service.registry import current_license, former_names, license_by_serial, license_by_version
 from license_service.urls import token_of
 from signing.compact_tokens import CompactClaims, CompactVerifier, is_compact
@@ -31,7 +32,6 @@ from .evidence import LogEvidence, LogView
 from .freshness import Generation, RegistryCache, usccs_of_leaves
 from .pdf_checks import PdfChecker, checks_of
 from .public_view import Found
-from .reasons import ENTITY_STATUS, LICENSE_STATUS, Reason
 from .recorder import VerificationRecorder
 from .report import Check, VerificationReport, genuine
 

@@ -1,4 +1,4 @@
-"""The reason-code catalogue (verify_app/reasons.py) is complete both ways, and published as it is.
+"""The reason-code catalogue (license_service/reasons.py) is complete both ways, and published as it is.
 
 - Every code the sources can put in a report is catalogued: the codes ``signing/`` raises
   (``InvalidToken(...)``'s reasons, ``lta_validation``'s and ``pdf_validation``'s reason strings, found
@@ -6,7 +6,7 @@
   code outside the catalogue (its checks are built from ``Reason`` members).
 - Every catalogued code can be emitted (``verify_app`` builds a check from it, or ``signing`` raises
   it) or is marked reserved.
-- ``docs/reason-codes.md`` is the catalogue as ``python -m verify_app.reasons`` prints it, and the README
+- ``docs/reason-codes.md`` is the catalogue as ``python -m license_service.reasons`` prints it, and the README
   points to it; the public page names every check and every effect in both languages.
 """
 
@@ -23,8 +23,8 @@ import pytest
 from license_service.config import REPO_ROOT
 from license_service.domain.holding import HolderStatus
 from license_service.domain.lifecycle import EntityStatus, LicenseStatus
+from license_service.reasons import ENTITY_STATUS, LICENSE_STATUS, Effect, Reason, lta_reason, markdown
 from verify_app.page import TEXT
-from verify_app.reasons import ENTITY_STATUS, LICENSE_STATUS, Effect, Reason, lta_reason, markdown
 
 #: what a report reason code looks like (``pdf.lta.timestamp_invalid`` has two dots)
 _CODE = re.compile(r"^(token|key|claims|registry|entity|pdf|lta|log|presentation)\.[a-z_]+(\.[a-z_]+)?$")
@@ -151,6 +151,7 @@ def test_every_catalogued_code_is_emitted_or_reserved() -> None:
     """Reserved: raised by shared code for another purpose (``token.lifetime`` for API access tokens),
     never built into a report by the verifier."""
     built = set().union(*(referenced_reasons(t) for t in _sources("verify_app").values()))
+    built |= {r.name for r in (*LICENSE_STATUS.values(), *ENTITY_STATUS.values())}  # the statuses' codes
     raised = {(lta_reason(c) if c.startswith("lta.") else Reason.of(c)).name for c in _signing_codes()}
     raised |= {Reason.of(c).name for c in _redemption_codes()}
     reserved = {m.name for m in Reason if m.reserved}
@@ -184,12 +185,12 @@ def test_the_page_words_every_check_and_effect_in_both_languages() -> None:
 
 
 def test_the_published_document_is_the_catalogue() -> None:
-    """Regenerate with ``.venv/bin/python -m verify_app.reasons > docs/reason-codes.md``."""
+    """Regenerate with ``.venv/bin/python -m license_service.reasons > docs/reason-codes.md``."""
     published = (REPO_ROOT / "docs" / "reason-codes.md").read_text()
     assert published == markdown()
     for r in Reason:
         assert f"| `{r.value}`" in published
-    printed = subprocess.run([sys.executable, "-m", "verify_app.reasons"], capture_output=True, text=True,
+    printed = subprocess.run([sys.executable, "-m", "license_service.reasons"], capture_output=True, text=True,
                              check=True, cwd=REPO_ROOT).stdout
     assert printed == published
 

@@ -1,5 +1,5 @@
 """The verdict (verify_app/report.py ``verdict_of``), from the effects of the checks' reason codes
-(verify_app/reasons.py): a check that found the object not ours or altered makes it invalid, whatever
+(license_service/reasons.py): a check that found the object not ours or altered makes it invalid, whatever
 else holds; else a check that could not be decided, or no registry status, makes it indeterminate;
 else a check that found it no longer in force, or a registry status other than ``current``, makes it
 not_in_force. ``ok`` is true only for a check that passed."""
@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from verify_app.reasons import LICENSE_STATUS, Effect, Reason
+from license_service.reasons import LICENSE_STATUS, Effect, Reason
 from verify_app.report import Check, Verdict, VerificationReport, genuine, verdict_of
 
 OK = Check(Reason.TOKEN_SIGNATURE_OK)
