@@ -14,7 +14,7 @@ import functools
 import json
 import secrets
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
@@ -36,7 +36,6 @@ from ..db.models import (
     StaffMember,
     StaffPasskey,
 )
-from ..domain.china_time import CHINA
 from ..domain.entity import EntityDetails
 from ..domain.errors import FieldError, InputError
 from ..domain.holding import HolderRefused, HolderRole
@@ -53,6 +52,7 @@ from ..rendering.print_stock import FORMS, PrintJob, StockPrinter
 from ..rendering.qr import qr_svg
 from ..runtime.issuing import IssuingRuntime
 from ..web.deps import now
+from ..web.pages import LangDep, json_object, local_time, on_host, page_lang, same_origin
 from ..web.ratelimit import TokenBucket
 from . import replacements
 from .audit_pages import day_entries, issuance_summary
@@ -83,7 +83,7 @@ class ConsolePages:
         self.cookie = "__Host-elicense-staff" if self.secure else "elicense-staff"
         self.env = Environment(loader=FileSystemLoader(settings.templates_dir / "console"),
                                autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-        self.env.filters["local_time"] = _local_time
+        self.env.filters["local_time"] = local_time
         self._printer: StockPrinter | None = None
         # the ceremonies before sign-in write a row each: limited per address, as the holder's are
         self.limit = TokenBucket(settings.rate_holder_per_second, settings.rate_holder_burst)
@@ -95,26 +95,12 @@ class ConsolePages:
         return self._printer
 
 
-def _local_time(v: datetime | str | None) -> str:
-    if v is None:
-        return "—"
-    at = datetime.fromisoformat(v) if isinstance(v, str) else v
-    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-
-
 def _pages(request: Request) -> ConsolePages:
     pages: ConsolePages = request.app.state.console
     return pages
 
 
 PagesDep = Annotated[ConsolePages, Depends(_pages)]
-
-
-def _lang(request: Request) -> str:
-    return "en" if request.query_params.get("lang") == "en" else "zh"
-
-
-LangDep = Annotated[str, Depends(_lang)]
 
 
 def _render(pages: ConsolePages, template: str, lang: str, *, status: int = 200, signed: SignedInStaff | None = None,
@@ -157,16 +143,11 @@ def _limited(pages: ConsolePages, request: Request) -> None:
 
 
 def _same_origin(pages: ConsolePages, request: Request) -> None:
-    if request.headers.get("origin") != pages.rp.origin:
-        raise AuthError("the request did not come from this site", code="staff.origin")
+    same_origin(request, pages.rp.origin, code="staff.origin")
 
 
 def _on_host(pages: ConsolePages, request: Request) -> RedirectResponse | None:
-    """Passkeys are bound to one host name (``localhost`` for 127.0.0.1 in development)."""
-    if request.url.hostname != pages.rp.rp_id:
-        query = f"?{request.url.query}" if request.url.query else ""
-        return RedirectResponse(f"{pages.rp.origin}{request.url.path}{query}", status_code=303)
-    return None
+    return on_host(request, pages.rp.rp_id, pages.rp.origin)
 
 
 def _signed(pages: ConsolePages, request: Request, s: Session) -> SignedInStaff | None:
@@ -182,16 +163,6 @@ def _require(pages: ConsolePages, request: Request, s: Session, csrf: str | None
     if not signed.csrf_ok(csrf if csrf is not None else request.headers.get("x-csrf-token")):
         raise AuthError("the form is out of date: reload the page", code="staff.csrf")
     return signed
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise FieldError("body", "json", "send a JSON object") from None
-    if not isinstance(data, dict):
-        raise FieldError("body", "json", "send a JSON object")
-    return data
 
 
 def _session_response(pages: ConsolePages, cookie: str) -> JSONResponse:
@@ -226,7 +197,7 @@ def sign_in_options(request: Request, pages: PagesDep) -> JSONResponse:
 @router.post("/sign-in/verify")
 async def sign_in_verify(request: Request, pages: PagesDep) -> JSONResponse:
     _same_origin(pages, request)
-    body = _json(await request.body())
+    body = json_object(await request.body())
 
     def work() -> str:
         at = now()
@@ -266,7 +237,7 @@ def enrol_page(request: Request, pages: PagesDep, lang: LangDep,
 async def enrol_options(request: Request, pages: PagesDep) -> JSONResponse:
     _same_origin(pages, request)
     _limited(pages, request)
-    body = _json(await request.body())
+    body = json_object(await request.body())
 
     def work() -> dict[str, Any]:
         at = now()
@@ -282,7 +253,7 @@ async def enrol_options(request: Request, pages: PagesDep) -> JSONResponse:
 @router.post("/enrol/verify")
 async def enrol_verify(request: Request, pages: PagesDep) -> JSONResponse:
     _same_origin(pages, request)
-    body = _json(await request.body())
+    body = json_object(await request.body())
 
     def work() -> str:
         at = now()
@@ -323,7 +294,7 @@ def _page_for(pages: ConsolePages, request: Request, s: Session) -> SignedInStaf
         return moved
     signed = _signed(pages, request, s)
     if signed is None:
-        return _redirect("/console/sign-in", _lang(request))
+        return _redirect("/console/sign-in", page_lang(request))
     return signed
 
 

@@ -11,7 +11,6 @@ the last few minutes (``sessions.REAUTH_WINDOW``). Refusals are pages in the per
 from __future__ import annotations
 
 import functools
-import json
 import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,6 +32,7 @@ from ..errors import AuthError, NotFound, RateLimited
 from ..rendering.qr import qr_svg
 from ..runtime.issuing import IssuingRuntime
 from ..web.deps import now
+from ..web.pages import LangDep, json_object, local_time, on_host, page_lang, same_origin
 from ..web.ratelimit import TokenBucket
 from . import presentations
 from .passkeys import Passkeys, RelyingParty
@@ -67,18 +67,11 @@ class HolderPages:
         self.static = templates / "static"
         self.env = Environment(loader=FileSystemLoader(templates), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
-        self.env.filters["local_time"] = _local_time
+        self.env.filters["local_time"] = local_time
 
     def url(self, path: str) -> str:
         """An absolute URL on the origin the passkeys are bound to."""
         return f"{self.rp.origin}{path}"
-
-
-def _local_time(v: datetime | str | None) -> str:
-    if v is None:
-        return "—"
-    at = datetime.fromisoformat(v) if isinstance(v, str) else v
-    return at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def _pages(request: Request) -> HolderPages:
@@ -87,13 +80,6 @@ def _pages(request: Request) -> HolderPages:
 
 
 PagesDep = Annotated[HolderPages, Depends(_pages)]
-
-
-def _lang(request: Request) -> str:
-    return "en" if request.query_params.get("lang") == "en" else "zh"
-
-
-LangDep = Annotated[str, Depends(_lang)]
 
 
 def _address(request: Request) -> str:
@@ -107,10 +93,7 @@ def _limited(pages: HolderPages, request: Request) -> None:
 
 
 def _same_origin(pages: HolderPages, request: Request) -> None:
-    """A state-changing request from another site (or none named) is refused: with the CSRF token on
-    signed-in requests, and the ceremonies' one-time challenges, this closes cross-site requests."""
-    if request.headers.get("origin") != pages.rp.origin:
-        raise AuthError("the request did not come from this site", code="holders.origin")
+    same_origin(request, pages.rp.origin, code="holders.origin")
 
 
 def _render(pages: HolderPages, template: str, lang: str, *, status: int = 200, signed: SignedIn | None = None,
@@ -127,7 +110,7 @@ def _refusal(pages: HolderPages, e: Coded, lang: str, status: int = 422) -> HTML
 
 
 def _q(request: Request) -> str:
-    return "?lang=en" if _lang(request) == "en" else ""
+    return "?lang=en" if page_lang(request) == "en" else ""
 
 
 def _redirect(path: str) -> RedirectResponse:
@@ -176,12 +159,7 @@ def _signed_page(pages: HolderPages, request: Request, s: Session) -> SignedIn |
 
 
 def _on_host(pages: HolderPages, request: Request) -> RedirectResponse | None:
-    """Passkeys are bound to one host name: a page asked for on another (``127.0.0.1`` in development)
-    is sent to the same path on the right one."""
-    if request.url.hostname != pages.rp.rp_id:
-        query = f"?{request.url.query}" if request.url.query else ""
-        return _redirect(pages.url(request.url.path + query))
-    return None
+    return on_host(request, pages.rp.rp_id, pages.rp.origin)
 
 
 # -- static ----------------------------------------------------------------------------------
@@ -205,16 +183,6 @@ def sign_in_options(request: Request, pages: PagesDep) -> JSONResponse:
         return JSONResponse(pages.passkeys.authentication_options(s, purpose="sign_in", holder=None, at=now()))
 
 
-def _json(request_body: bytes) -> dict[str, Any]:
-    try:
-        body = json.loads(request_body)
-    except ValueError:
-        raise FieldError("body", "json", "send a JSON object") from None
-    if not isinstance(body, dict):
-        raise FieldError("body", "json", "send a JSON object")
-    return body
-
-
 def _session_response(pages: HolderPages, cookie: str, redirect: str) -> JSONResponse:
     response = JSONResponse({"redirect": redirect})
     response.set_cookie(pages.cookie, cookie, max_age=30 * 60, httponly=True, samesite="strict", secure=pages.secure,
@@ -225,7 +193,7 @@ def _session_response(pages: HolderPages, cookie: str, redirect: str) -> JSONRes
 @router.post("/sign-in/verify")
 async def sign_in_verify(request: Request, pages: PagesDep) -> JSONResponse:
     _same_origin(pages, request)
-    body = _json(await request.body())
+    body = json_object(await request.body())
 
     def work() -> str:
         at = now()
@@ -281,7 +249,7 @@ def enrol_page(request: Request, pages: PagesDep, lang: LangDep,
 async def enrol_options(request: Request, pages: PagesDep) -> JSONResponse:
     _same_origin(pages, request)
     _limited(pages, request)
-    body = _json(await request.body())
+    body = json_object(await request.body())
 
     def work() -> dict[str, Any]:
         at = now()
@@ -301,7 +269,7 @@ async def enrol_options(request: Request, pages: PagesDep) -> JSONResponse:
 @router.post("/enrol/verify")
 async def enrol_verify(request: Request, pages: PagesDep) -> JSONResponse:
     _same_origin(pages, request)
-    body = _json(await request.body())
+    body = json_object(await request.body())
 
     def work() -> str:
         at = now()
@@ -328,7 +296,7 @@ def reauth_options(request: Request, pages: PagesDep) -> JSONResponse:
 
 @router.post("/reauth/verify")
 async def reauth_verify(request: Request, pages: PagesDep) -> JSONResponse:
-    body = _json(await request.body())
+    body = json_object(await request.body())
 
     def work() -> None:
         at = now()
@@ -543,7 +511,7 @@ def add_passkey_options(request: Request, pages: PagesDep) -> JSONResponse:
 
 @router.post("/passkeys/verify")
 async def add_passkey_verify(request: Request, pages: PagesDep) -> JSONResponse:
-    body = _json(await request.body())
+    body = json_object(await request.body())
 
     def work() -> None:
         at = now()

@@ -9,7 +9,6 @@ passkeys on the RP host); refusals are pages for browsers and problem+json for t
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
@@ -31,6 +30,7 @@ from ..holders.words import TEXT, message
 from ..rendering.qr import qr_svg
 from ..runtime.issuing import IssuingRuntime
 from ..web.deps import now
+from ..web.pages import json_object, on_host, same_origin
 from ..web.ratelimit import TokenBucket
 from . import requests as login_requests
 from .provider import ACR, ASSERTION_ALGORITHMS, SCOPES, JwksFetcher, Provider, claims_for
@@ -112,25 +112,11 @@ def _refusal(pages: LoginPages, e: Coded, lang: str, status: int) -> HTMLRespons
 
 
 def _same_origin(pages: LoginPages, request: Request) -> None:
-    if request.headers.get("origin") != pages.rp.origin:
-        raise AuthError("the request did not come from this site", code="holders.origin")
+    same_origin(request, pages.rp.origin, code="holders.origin")
 
 
 def _on_host(pages: LoginPages, request: Request) -> RedirectResponse | None:
-    if request.url.hostname != pages.rp.rp_id:
-        query = f"?{request.url.query}" if request.url.query else ""
-        return RedirectResponse(pages.url(request.url.path + query), status_code=303)
-    return None
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(body)
-    except ValueError:
-        raise FieldError("body", "json", "send a JSON object") from None
-    if not isinstance(value, dict):
-        raise FieldError("body", "json", "send a JSON object")
-    return value
+    return on_host(request, pages.rp.rp_id, pages.rp.origin)
 
 
 # -- discovery and keys --------------------------------------------------------------------------
@@ -255,7 +241,7 @@ def _pending(req: LoginRequest, at: Any) -> None:
 
 
 async def _approve(pages: LoginPages, request: Request, find: Any, *, number_required: bool) -> JSONResponse:
-    body = _json(await request.body())
+    body = json_object(await request.body())
 
     def work() -> tuple[str | None, str]:
         at = now()
@@ -343,7 +329,7 @@ def scan(handle: Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$")], reques
 async def scan_options(request: Request, pages: PagesDep) -> JSONResponse:
     _same_origin(pages, request)
     _limited(pages, request)
-    body = _json(await request.body())
+    body = json_object(await request.body())
     at = now()
     with pages.runtime.write_sessions.begin() as s:
         _phone_request(s, body, at)
