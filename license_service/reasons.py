@@ -19,7 +19,7 @@ import sys
 from collections.abc import Mapping
 from types import MappingProxyType
 
-__all__ = ["ENTITY_STATUS", "LICENSE_STATUS", "Effect", "Reason", "lta_reason", "markdown"]
+__all__ = ["CHECK_LABELS", "ENTITY_STATUS", "LICENSE_STATUS", "Effect", "Reason", "lta_reason", "markdown"]
 
 
 class Effect(enum.StrEnum):
@@ -341,6 +341,26 @@ LICENSE_STATUS: Mapping[str, Reason] = MappingProxyType({
 ENTITY_STATUS: Mapping[str, Reason] = MappingProxyType({
     "active": Reason.ENTITY_ACTIVE, "revoked": Reason.ENTITY_REVOKED, "cancelled": Reason.ENTITY_CANCELLED})
 
+
+#: each check's name for people, (Chinese, English): the public page, the console and any other page say
+#: the same (a test keeps a label here for every check the catalogue names)
+CHECK_LABELS: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "key_known": ("签名密钥为登记机关公布的密钥", "Signed with a key the authority published"),
+    "token_signature": ("二维码签名完整", "QR code signature intact"),
+    "claims": ("二维码内容与登记信息一致", "QR code agrees with the registry"),
+    "registry_status": ("登记簿中的状态", "Status in the registry"),
+    "pdf_integrity": ("文件未被篡改", "File not tampered with"),
+    "trust_chain": ("签名证书可信", "Signing certificate trusted"),
+    "coverage": ("签名覆盖整个文件", "Signature covers the whole file"),
+    "modification": ("签名后未被修改", "Not modified after signing"),
+    "timestamp": ("可信时间戳", "Trusted timestamp"),
+    "signer_status": ("签名证书未被吊销", "Signing certificate not revoked"),
+    "long_term": ("长期验证数据", "Long-term validation data"),
+    "agreement": ("文件与登记簿一致", "File agrees with the registry"),
+    "name": ("名称一致", "Name matches"),
+    "presentation": ("亮照二维码有效（一次、两分钟内）", "Presented code good (once, within two minutes)"),
+    "log_inclusion": ("已记入公开的签发日志", "Recorded in the public issuance log"),
+})
 
 def lta_reason(reason: str | None) -> Reason:
     """The long_term check's code for ``signing.lta_validation``'s reason: ``lta.ok`` is

@@ -14,7 +14,7 @@ from license_service.domain.china_time import CHINA
 from license_service.domain.entity import EntityDetails
 from license_service.domain.numerals import format_date
 from license_service.printed import printed_lines
-from license_service.reasons import Reason
+from license_service.reasons import CHECK_LABELS, Reason
 
 from .report import Check, VerificationReport
 
@@ -48,12 +48,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "colon": "：",
         "outcomes": {"passed": ("✓", "通过"), "not_in_force": ("!", "真实，但已失效"),
                      "invalid": ("✕", "未通过"), "indeterminate": ("?", "无法确认")},
-        "checks": {"key_known": "签名密钥为登记机关公布的密钥", "token_signature": "二维码签名完整",
-                   "claims": "二维码内容与登记信息一致", "registry_status": "登记簿中的状态",
-                   "pdf_integrity": "文件未被篡改", "trust_chain": "签名证书可信", "coverage": "签名覆盖整个文件",
-                   "modification": "签名后未被修改", "timestamp": "可信时间戳", "signer_status": "签名证书未被吊销",
-                   "long_term": "长期验证数据", "agreement": "文件与登记簿一致", "name": "名称一致",
-                   "presentation": "亮照二维码有效（一次、两分钟内）", "log_inclusion": "已记入公开的签发日志"},
+        "checks": {name: zh for name, (zh, _) in CHECK_LABELS.items()},
         "valid": ("✓", "真实有效", "本执照由登记机关签发，现行有效。"),
         "superseded": ("!", "真实，但已被新版替代", "本执照已于 {on} 被第 {n} 版执照替代，本页登记事项为历史记录。"),
         "revoked": ("!", "真实，但已吊销", "本执照已于 {on} 被吊销。"),
@@ -82,15 +77,7 @@ TEXT: dict[str, dict[str, Any]] = {
         "colon": ": ",
         "outcomes": {"passed": ("✓", "passed"), "not_in_force": ("!", "genuine, but not in force"),
                      "invalid": ("✕", "failed"), "indeterminate": ("?", "could not be decided")},
-        "checks": {"key_known": "Signed with a key the authority published",
-                   "token_signature": "QR code signature intact", "claims": "QR code agrees with the registry",
-                   "registry_status": "Status in the registry",
-                   "pdf_integrity": "File not tampered with", "trust_chain": "Signing certificate trusted",
-                   "coverage": "Signature covers the whole file", "modification": "Not modified after signing",
-                   "timestamp": "Trusted timestamp", "signer_status": "Signing certificate not revoked",
-                   "long_term": "Long-term validation data", "agreement": "File agrees with the registry",
-                   "name": "Name matches", "presentation": "Presented code good (once, within two minutes)",
-                   "log_inclusion": "Recorded in the public issuance log"},
+        "checks": {name: en for name, (_, en) in CHECK_LABELS.items()},
         "valid": ("✓", "Genuine and in force", "Issued by the registration authority and in force."),
         "superseded": ("!", "Genuine, but replaced by a newer version",
                        "Superseded on {on} by version {n}; the items below are historical."),

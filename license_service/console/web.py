@@ -45,7 +45,7 @@ from ..errors import AuthError, Conflict, NotFound, RateLimited
 from ..holders.passkeys import Passkeys, RelyingParty
 from ..holders.proofing import WindowProofing, invitation_answer
 from ..printed import printed_lines
-from ..reasons import Reason
+from ..reasons import CHECK_LABELS, Reason
 from ..registry import entity_view
 from ..rendering.fonts import FontSet
 from ..rendering.print_stock import FORMS, PrintJob, StockPrinter
@@ -539,9 +539,10 @@ async def verify(request: Request, pages: PagesDep, lang: LangDep, csrf: Annotat
                 raise FieldError("token", "required", "upload a PDF or paste a token")
             report = service.verify_pdf(data, at=at) if data else service.verify_token(token.strip(), at=at)
             body = json.loads(report.json_bytes())
-            for check in body["checks"]:  # what each code means, in the page's language (the catalogue's)
+            for check in body["checks"]:  # the check and what its code means, in the page's language
                 meaning = Reason.of(check["reason"])
-                check["meaning"] = meaning.en if lang == "en" else meaning.zh
+                zh, en = CHECK_LABELS.get(check["name"], (check["name"], check["name"]))
+                check["label"], check["meaning"] = (en, meaning.en) if lang == "en" else (zh, meaning.zh)
             lic = body.get("license")
             record(s, signed.staff, "verify", lic.get("license_id") if isinstance(lic, dict) else None, at,
                    channel="pdf" if data else "token", verdict=body.get("verdict"))
