@@ -21,7 +21,6 @@ import hashlib
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +35,7 @@ from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).parent))
 from presentation import _holders  # the same demo companies and legal representatives
-from verify import _free_port, _line, _measured, _wrk  # the same wrk harness as bench/verify.py
+from verify import _free_port, _line, _measured, _wrk, serve  # the same wrk harness as bench/verify.py
 
 from license_service.config import Settings
 from license_service.db.models import AuthorizationCode, Holder
@@ -95,18 +94,11 @@ def main(seconds: int = 10) -> None:
 
     env = {**os.environ, "ELICENSE_DATABASE_URL": settings.database_url, "ELICENSE_KEYS_DIR": str(home / "keys"),
            "ELICENSE_PUBLIC_BASE_URL": base}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "elicense"), "serve", "--port", str(port),
-                               "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = serve(env, port, workers=1)
     rounds = []
     made = 0
     tokens: list[str] = []
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
         probe = _codes(runtime, client_id, holders, challenge, 20)
         for code in probe:
             r = httpx.post(base + "/oidc/token", data={"grant_type": "authorization_code", "code": code,

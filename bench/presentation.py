@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +28,7 @@ import httpx
 from sqlalchemy import func, insert, select
 
 sys.path.insert(0, str(Path(__file__).parent))
-from verify import _free_port, _line, _measured, _wrk  # the same wrk harness as bench/verify.py
+from verify import _free_port, _line, _measured, _wrk, serve  # the same wrk harness as bench/verify.py
 
 from license_service.api.schemas import RegistrationIn
 from license_service.config import Settings
@@ -125,17 +124,10 @@ def main(seconds: int = 10) -> None:
            "ELICENSE_PUBLIC_BASE_URL": base, "ELICENSE_RATE_API_PER_SECOND": "1000000",
            "ELICENSE_RATE_API_BURST": "1000000", "ELICENSE_RATE_REDEEM_PER_SECOND": "1000000",
            "ELICENSE_RATE_REDEEM_BURST": "1000000"}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "elicense"), "serve", "--port", str(port),
-                               "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = serve(env, port, workers=1)
     rounds = []
     used: list[str] = []
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
         token = httpx.post(base + "/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
                                                          "client_secret": secret}).json()["access_token"]
         probe = _handles(runtime, holders, 1)[0]

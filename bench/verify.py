@@ -58,6 +58,20 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def serve(env: dict[str, str], port: int, *, workers: int) -> subprocess.Popen[bytes]:
+    """``elicense serve`` on ``port`` with ``env``, once it answers /healthz (the benches' one server)."""
+    server = subprocess.Popen([str(Path(sys.executable).parent / "elicense"), "serve", "--port", str(port),
+                               "--workers", str(workers)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(120):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    return server
+
+
 def _ms(text: str) -> float:
     value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -147,15 +161,8 @@ def main(seconds: int = 10) -> None:
     env = {**os.environ, "ELICENSE_DATABASE_URL": settings.database_url, "ELICENSE_KEYS_DIR": str(home / "keys"),
            "ELICENSE_PUBLIC_BASE_URL": base, "ELICENSE_RATE_API_PER_SECOND": "1000000",
            "ELICENSE_RATE_API_BURST": "1000000"}
-    server = subprocess.Popen([str(Path(sys.executable).parent / "elicense"), "serve", "--port", str(port),
-                               "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = serve(env, port, workers=2)
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
         token = httpx.post(base + "/oauth/token", data={"grant_type": "client_credentials", "client_id": cid,
                                                          "client_secret": secret}).json()["access_token"]
         r = httpx.post(base + "/api/v1/verify/token", json={"token": licenses[0]["token"]},
