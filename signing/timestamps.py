@@ -8,8 +8,9 @@ step. Its time is fixed at construction (``at``): the caller's clock, never this
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
-from asn1crypto import algos, cms, core
+from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import hashes
 from pyhanko.sign import general
@@ -34,6 +35,7 @@ class LocalTimeStamper(DummyTimeStamper):
         super().__init__(tsa_cert=tsa_cert, tsa_key=None, certs_to_embed=chain,  # type: ignore[arg-type]
                          fixed_dt=at)  # the key is used through ``tsa`` alone
         self._tsa = tsa
+        self._signing_certificate = _signing_certificate(tsa_cert.dump())
 
     def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str,
                        dt: datetime) -> tuple[bytes, cms.CMSAttributes]:
@@ -42,7 +44,7 @@ class LocalTimeStamper(DummyTimeStamper):
         signed_attrs = cms.CMSAttributes([
             simple_cms_attribute("content_type", "tst_info"),
             simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(dt)})),
-            simple_cms_attribute("signing_certificate", general.as_signing_certificate(self.tsa_cert)),
+            simple_cms_attribute("signing_certificate", tsp.SigningCertificate.load(self._signing_certificate)),
             simple_cms_attribute("message_digest", digest.finalize()),
         ])
         return self._tsa.sign(signed_attrs.dump(), md_algorithm), signed_attrs
@@ -54,3 +56,10 @@ class LocalTimeStamper(DummyTimeStamper):
         signed_data["signer_infos"][0]["signature_algorithm"] = algos.SignedDigestAlgorithm(
             {"algorithm": f"{md_algorithm}_ecdsa"})
         return signed_data
+
+
+@lru_cache(maxsize=8)
+def _signing_certificate(cert_der: bytes) -> bytes:
+    """The TSA certificate's signing-certificate attribute value (RFC 2634 s.5.4), encoded once: built
+    from parts, asn1crypto re-encodes it many times over on every token."""
+    return general.as_signing_certificate(asn1_x509.Certificate.load(cert_der)).dump()
