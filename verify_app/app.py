@@ -45,7 +45,8 @@ def mount_verification(app: FastAPI, runtime: ReadRuntime, settings: Settings | 
         TokenBucket(s.rate_page_per_second, s.rate_page_burst),
         s.max_pdf_bytes,
         inline=inline,
-        presentations=PresentationVerifier(service, runtime.write_sessions, recorder.write_lock),
+        presentations=PresentationVerifier(service, runtime.write_sessions, recorder.write_lock,
+                                           keep_connection=inline),
         redeem_limit=TokenBucket(s.rate_redeem_per_second, s.rate_redeem_burst),
     )
     app.router.routes += [HOT_ROUTE, PRESENTATION_ROUTE]  # first: they serve what hot_router documents

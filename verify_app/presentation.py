@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from license_service.holders.presentations import Redemption, redeem
@@ -25,17 +25,33 @@ __all__ = ["PresentationVerifier"]
 
 class PresentationVerifier:
     def __init__(self, service: VerificationService, write_sessions: sessionmaker[Session],
-                 write_lock: AbstractContextManager[Any]) -> None:
+                 write_lock: AbstractContextManager[Any], *, keep_connection: bool = False) -> None:
         self._service = service
         # the write sessions' engine (BEGIN IMMEDIATE on SQLite), used bare: an ORM session's begin,
         # connection and commit cost as much as the redemption's two statements
         self._writer: Engine = write_sessions.kw["bind"]
         self._write_lock = write_lock  # the recorder's: one writer at a time in this process (SQLite)
+        #: with ``keep_connection`` (SQLite, where redemptions run one at a time under the write lock on
+        #: the event loop's thread) one connection serves them all: a pool checkout and return per
+        #: redemption cost more than its two statements
+        self._keep = keep_connection
+        self._kept: Connection | None = None
+
+    def _connection(self) -> Connection:
+        if self._kept is None or self._kept.invalidated or self._kept.closed:
+            self._kept = self._writer.connect()
+        return self._kept
 
     def verify(self, handle: str, *, by: str, at: datetime) -> VerificationReport:
         """Redeem ``handle`` (``by``: ``public`` or ``client:<id>``) and report on the license it shows."""
-        with self._write_lock, self._writer.begin() as c:
-            r = redeem(c, handle, by=by, at=at)
+        with self._write_lock:
+            if self._keep:
+                c = self._connection()
+                with c.begin():
+                    r = redeem(c, handle, by=by, at=at)
+            else:
+                with self._writer.begin() as c:
+                    r = redeem(c, handle, by=by, at=at)
         if not r.ok or r.presenter is None:
             return VerificationReport([Check(Reason.of(r.reason), _detail(r))], None, at)
         who = r.presenter
