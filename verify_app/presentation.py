@@ -11,9 +11,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from license_service.db.raw import RawSql
 from license_service.holders.presentations import Redemption, redeem
 from license_service.reasons import Reason
 
@@ -27,31 +28,19 @@ class PresentationVerifier:
     def __init__(self, service: VerificationService, write_sessions: sessionmaker[Session],
                  write_lock: AbstractContextManager[Any], *, keep_connection: bool = False) -> None:
         self._service = service
-        # the write sessions' engine (BEGIN IMMEDIATE on SQLite), used bare: an ORM session's begin,
-        # connection and commit cost as much as the redemption's two statements
+        # the write sessions' engine, used bare (``RawSql.transaction``: BEGIN IMMEDIATE on SQLite): a
+        # Session's or Core's begin, statements and commit cost three times the redemption's SQL
         self._writer: Engine = write_sessions.kw["bind"]
         self._write_lock = write_lock  # the recorder's: one writer at a time in this process (SQLite)
         #: with ``keep_connection`` (SQLite, where redemptions run one at a time under the write lock on
         #: the event loop's thread) one connection serves them all: a pool checkout and return per
-        #: redemption cost more than its two statements
-        self._keep = keep_connection
-        self._kept: Connection | None = None
-
-    def _connection(self) -> Connection:
-        if self._kept is None or self._kept.invalidated or self._kept.closed:
-            self._kept = self._writer.connect()
-        return self._kept
+        #: redemption cost more than its statements
+        self._kept = self._writer.raw_connection() if keep_connection else None
 
     def verify(self, handle: str, *, by: str, at: datetime) -> VerificationReport:
         """Redeem ``handle`` (``by``: ``public`` or ``client:<id>``) and report on the license it shows."""
-        with self._write_lock:
-            if self._keep:
-                c = self._connection()
-                with c.begin():
-                    r = redeem(c, handle, by=by, at=at)
-            else:
-                with self._writer.begin() as c:
-                    r = redeem(c, handle, by=by, at=at)
+        with self._write_lock, RawSql.transaction(self._writer, connection=self._kept) as sql:
+            r = redeem(sql, handle, by=by, at=at)
         if not r.ok or r.presenter is None:
             return VerificationReport([Check(Reason.of(r.reason), _detail(r))], None, at)
         who = r.presenter

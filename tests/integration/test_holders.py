@@ -304,6 +304,8 @@ def test_presentation_is_redeemed_once(representative: Phone, holder_app: FastAP
     second = scanner.get(url.removeprefix(ORIGIN), headers={"Accept": "application/json"}).json()
     assert second["verdict"] == "invalid" and second["license"] is None
     assert [c["reason"] for c in second["checks"]] == ["presentation.redeemed"]
+    scanned = datetime.fromisoformat(second["checks"][0]["detail"].removeprefix("scanned already, at "))
+    assert scanned.tzinfo is not None and abs(datetime.now(UTC) - scanned) < timedelta(minutes=1)
     html = scanner.get(url.removeprefix(ORIGIN))
     assert "已被扫描过" in html.text
     # a platform redeems a fresh one (the whole scanned URL is accepted) and the redemption is recorded
@@ -331,6 +333,8 @@ def test_expired_and_unknown_handles(representative: Phone, platform: TestClient
         s.execute(update(Presentation).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
     r = platform.post("/api/v1/verify/presentation", json={"handle": handle}).json()
     assert r["verdict"] == "invalid" and r["checks"][0]["reason"] == "presentation.expired"
+    expired = datetime.fromisoformat(r["checks"][0]["detail"].removeprefix("expired at ").removesuffix(", unscanned"))
+    assert expired.tzinfo is not None and expired < datetime.now(UTC)
     r = platform.post("/api/v1/verify/presentation", json={"handle": "A" * 22}).json()
     assert r["checks"][0]["reason"] == "presentation.unknown"
     assert problem(platform.post("/api/v1/verify/presentation", json={}), 422)["errors"][0]["field"] == "handle"
