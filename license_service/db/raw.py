@@ -1,13 +1,14 @@
-"""Plain SQL on a session's DB-API cursor, for the few statements where SQLAlchemy's per-statement
-overhead dominates."""
+"""Plain SQL on a session's DB-API cursor, or in a transaction of its own on a pooled connection, for
+the few statements where SQLAlchemy's per-statement overhead dominates."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Dialect, Engine
 from sqlalchemy.orm import Session
 
 from .models import UtcDateTime
@@ -23,12 +24,43 @@ class RawSql:
 
     def __init__(self, s: Session) -> None:
         conn = s.connection()
-        self._driver = conn.connection.driver_connection
-        self._pipelines = conn.dialect.name == "postgresql"
-        self._cursor = conn.connection.cursor()
-        self._format = conn.dialect.paramstyle in ("format", "pyformat")
-        self.for_update = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-        self._ts = UtcDateTime().bind_processor(conn.dialect)
+        self._bind(conn.connection, conn.dialect)
+
+    def _bind(self, pooled: Any, dialect: Dialect) -> None:
+        self._driver = pooled.driver_connection
+        self._pipelines = dialect.name == "postgresql"
+        self._cursor = pooled.cursor()
+        self._format = dialect.paramstyle in ("format", "pyformat")
+        self.for_update = " FOR UPDATE" if dialect.name == "postgresql" else ""
+        # the dialect's own form of the type (on SQLite: the text the ORM writes, so that stored values
+        # compare as text with what is bound here; sqlite3's default adapter would add "+00:00")
+        stamp = UtcDateTime().dialect_impl(dialect)
+        self._ts = stamp.bind_processor(dialect)
+        self._read_ts: Callable[[Any], Any] | None = stamp.result_processor(dialect, None)
+
+    @classmethod
+    @contextmanager
+    def transaction(cls, engine: Engine) -> Iterator[RawSql]:
+        """A write transaction of its own on one of ``engine``'s pooled connections, with no Session or
+        Connection around it: committed when the block ends, rolled back if it raises. On SQLite it
+        begins IMMEDIATE, as the write sessions do (``db.engine``: the write lock at BEGIN, so a read
+        followed by a write never fails on the upgrade); elsewhere the driver begins it. For a hot
+        endpoint whose whole transaction is a few fixed statements (the OpenID token exchange), where
+        the Session's begin and commit machinery cost more than the statements."""
+        pooled = engine.raw_connection()
+        try:
+            sql = cls.__new__(cls)
+            sql._bind(pooled, engine.dialect)
+            if engine.dialect.name == "sqlite":  # autocommit driver (db.engine): BEGIN is ours to send
+                sql._cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield sql
+            except BaseException:
+                pooled.rollback()
+                raise
+            pooled.commit()
+        finally:
+            pooled.close()  # back to the pool
 
     def batch(self) -> AbstractContextManager[Any]:
         """Statements that need no answer, sent together: one round trip on PostgreSQL (psycopg's
@@ -40,6 +72,11 @@ class RawSql:
 
     def timestamp(self, at: datetime) -> object:
         return self._ts(at) if self._ts else at
+
+    def read_timestamp(self, value: Any) -> datetime | None:
+        """A ``UtcDateTime`` column's value as a statement returned it, as the ORM would give it: aware, UTC."""
+        read: datetime | None = self._read_ts(value) if self._read_ts else value
+        return read
 
     def run(self, query: str, params: tuple[object, ...]) -> None:
         self._cursor.execute(self._q(query), params)
