@@ -47,6 +47,7 @@ __all__ = [
     "ClientInfo",
     "TokenEndpoint",
     "TokenRequest",
+    "basic_credentials",
     "create_client",
     "delete_client",
     "hash_secret",
@@ -208,16 +209,25 @@ def _form(body: bytes, content_type: str | None) -> dict[str, str]:
     return {k: v for k, v in form.items() if v}
 
 
-def _basic(authorization: str) -> tuple[str, str]:
-    """RFC 6749 s.2.3.1 over RFC 7617: ``Basic base64(urlencode(id) ":" urlencode(secret))``, each part
-    form-urlencoded (Appendix B) before the pair is encoded."""
+def basic_credentials(authorization: str) -> tuple[str, str]:
+    """The client id and secret of an ``Authorization: Basic`` header: RFC 6749 s.2.3.1 over RFC 7617,
+    ``Basic base64(urlencode(id) ":" urlencode(secret))``, each part form-urlencoded (Appendix B) before
+    the pair is encoded. Raises ``ValueError`` if it is not that (this token endpoint's and the OpenID
+    Provider's)."""
     try:
         decoded = base64.b64decode(authorization.partition(" ")[2].strip(), validate=True).decode()
-        raw_id, sep, raw_secret = decoded.partition(":")
-        if not sep:
-            raise ValueError("no colon")
-        return unquote_plus(raw_id, errors="strict"), unquote_plus(raw_secret, errors="strict")
-    except (ValueError, binascii.Error):  # UnicodeDecodeError is a ValueError
+    except binascii.Error:
+        raise ValueError("not base64") from None  # UnicodeDecodeError is a ValueError already
+    raw_id, sep, raw_secret = decoded.partition(":")
+    if not sep:
+        raise ValueError("no colon")
+    return unquote_plus(raw_id, errors="strict"), unquote_plus(raw_secret, errors="strict")
+
+
+def _basic(authorization: str) -> tuple[str, str]:
+    try:
+        return basic_credentials(authorization)
+    except ValueError:
         raise _invalid_client("the Basic credentials are malformed (RFC 6749 s.2.3.1)") from None
 
 
