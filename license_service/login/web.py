@@ -23,7 +23,7 @@ from starlette.routing import Route
 from ..db.models import Holder, LoginRequest, LoginToken, Platform
 from ..domain.errors import Coded, FieldError
 from ..domain.holding import HolderRefused
-from ..errors import AuthError, NotFound, RateLimited, TokenRequestRefused
+from ..errors import AuthError, NotFound, RateLimited
 from ..holders.passkeys import Passkeys, RelyingParty
 from ..holders.standing import secret_digest
 from ..holders.words import TEXT, message
@@ -33,6 +33,7 @@ from ..web.deps import now
 from ..web.pages import json_object, on_host, same_origin
 from ..web.ratelimit import TokenBucket
 from . import requests as login_requests
+from .exchange import CodeExchange, token_form
 from .provider import ACR, ASSERTION_ALGORITHMS, SCOPES, JwksFetcher, Provider, claims_for
 from .words import LOGIN_MESSAGES, LOGIN_TEXT
 
@@ -58,8 +59,10 @@ class LoginPages:
         self.rp = RelyingParty.of(settings.public_base_url)
         self.passkeys = Passkeys(self.rp)
         self.secure = not self.rp.origin.startswith("http://localhost")
-        self.provider = Provider(issuer=self.issuer, id_token_signer=runtime.signers.id_token_signer,
-                                 jwks_fetcher=jwks_fetcher)
+        self.provider = Provider(issuer=self.issuer)
+        self.exchange = CodeExchange(runtime.engine, issuer=self.issuer,
+                                     id_token_signer=runtime.signers.id_token_signer,
+                                     jwks_fetcher=jwks_fetcher or JwksFetcher())
         self.limit = TokenBucket(settings.rate_holder_per_second, settings.rate_holder_burst)
         # as the verifier does: on SQLite the token exchange runs inline (less than a hop to the thread
         # pool); with a database across the network, in the pool, so the event loop never waits on it
@@ -359,24 +362,13 @@ def scan_deny(request: Request, pages: PagesDep, lang: LangDep, handle: Annotate
 # -- token and userinfo ---------------------------------------------------------------------------
 async def token(request: Request) -> JSONResponse:
     """RFC 6749 s.4.1.3 / OIDC Core s.3.1.3: a code (with its PKCE verifier) for an ID token and an
-    access token for userinfo. Errors in RFC 6749 s.5.2's form."""
+    access token for userinfo (``login.exchange``). Errors in RFC 6749 s.5.2's form, never cached."""
     pages: LoginPages = request.app.state.login_pages
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
-        raise TokenRequestRefused("send application/x-www-form-urlencoded", code="invalid_request")
-    raw = await request.body()
-    pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
-    form = dict(pairs)
-    if len(form) != len(pairs):
-        raise TokenRequestRefused("a parameter is repeated", code="invalid_request")
-    headers = {k.title(): v for k, v in request.headers.items() if k.lower() == "authorization"}
+    form = token_form(await request.body(), request.headers.get("content-type"))
+    authorization = request.headers.get("authorization")
 
     def work() -> dict[str, Any]:
-        with pages.runtime.write_sessions.begin() as s:
-            try:
-                return pages.provider.token(form, headers, s, now())
-            except TokenRequestRefused as e:  # committed all the same: a code is spent, a replay revoked
-                refused = e
-        raise refused
+        return pages.exchange.exchange(form, authorization, at=now())
 
     return JSONResponse(work() if pages.inline else await run_in_threadpool(work), headers=_NO_STORE)
 
