@@ -6,14 +6,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Dialect, Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import PoolProxiedConnection
 
 from .models import UtcDateTime
 
 __all__ = ["RawSql"]
+
+
+@lru_cache(maxsize=8)  # one entry an engine's dialect; building them costs more than a statement
+def _timestamps(dialect: Dialect) -> tuple[Callable[[Any], Any] | None, Callable[[Any], Any] | None]:
+    """``UtcDateTime``'s bind and result processors in the dialect's own form (on SQLite: the text the ORM
+    writes, so that stored values compare as text with what is bound here; sqlite3's default adapter
+    would add "+00:00")."""
+    stamp = UtcDateTime().dialect_impl(dialect)
+    return stamp.bind_processor(dialect), stamp.result_processor(dialect, None)
 
 
 class RawSql:
@@ -26,28 +37,27 @@ class RawSql:
         conn = s.connection()
         self._bind(conn.connection, conn.dialect)
 
-    def _bind(self, pooled: Any, dialect: Dialect) -> None:
+    def _bind(self, pooled: PoolProxiedConnection, dialect: Dialect) -> None:
         self._driver = pooled.driver_connection
         self._pipelines = dialect.name == "postgresql"
         self._cursor = pooled.cursor()
         self._format = dialect.paramstyle in ("format", "pyformat")
         self.for_update = " FOR UPDATE" if dialect.name == "postgresql" else ""
-        # the dialect's own form of the type (on SQLite: the text the ORM writes, so that stored values
-        # compare as text with what is bound here; sqlite3's default adapter would add "+00:00")
-        stamp = UtcDateTime().dialect_impl(dialect)
-        self._ts = stamp.bind_processor(dialect)
-        self._read_ts: Callable[[Any], Any] | None = stamp.result_processor(dialect, None)
+        self._ts, self._read_ts = _timestamps(dialect)
 
     @classmethod
     @contextmanager
-    def transaction(cls, engine: Engine) -> Iterator[RawSql]:
+    def transaction(cls, engine: Engine, *, connection: PoolProxiedConnection | None = None) -> Iterator[RawSql]:
         """A write transaction of its own on one of ``engine``'s pooled connections, with no Session or
         Connection around it: committed when the block ends, rolled back if it raises. On SQLite it
         begins IMMEDIATE, as the write sessions do (``db.engine``: the write lock at BEGIN, so a read
         followed by a write never fails on the upgrade); elsewhere the driver begins it. For a hot
         endpoint whose whole transaction is a few fixed statements (the OpenID token exchange), where
-        the Session's begin and commit machinery cost more than the statements."""
-        pooled = engine.raw_connection()
+        the Session's begin and commit machinery cost more than the statements.
+
+        ``connection``: one of ``engine``'s connections that the caller keeps checked out for a single
+        thread of its own (an event loop's), used in place of a checkout and kept afterwards."""
+        pooled = connection or engine.raw_connection()
         try:
             sql = cls.__new__(cls)
             sql._bind(pooled, engine.dialect)
@@ -60,7 +70,8 @@ class RawSql:
                 raise
             pooled.commit()
         finally:
-            pooled.close()  # back to the pool
+            if connection is None:
+                pooled.close()  # back to the pool
 
     def batch(self) -> AbstractContextManager[Any]:
         """Statements that need no answer, sent together: one round trip on PostgreSQL (psycopg's

@@ -61,25 +61,37 @@ _CURRENT: contextvars.ContextVar[_Request] = contextvars.ContextVar("oidc_reques
 
 
 class PlatformFacts(Protocol):
-    """What the provider reads of a platform (an ORM row, or a row of ``_PLATFORM``)."""
+    """What the provider reads of a platform (an ORM row, or a row of a plain statement)."""
 
-    client_id: str
-    name: str
-    secret_hash: str
-    redirect_uris: str
-    jwks_uri: str | None
-    subject_salt: str
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def secret_hash(self) -> str: ...
+    @property
+    def redirect_uris(self) -> str: ...
+    @property
+    def jwks_uri(self) -> str | None: ...
+    @property
+    def subject_salt(self) -> str: ...
 
 
 class HolderFacts(Protocol):
-    """What the claims say of a holder (an ORM row, or a row of ``_HOLDER``)."""
+    """What the claims say of a holder (an ORM row, or a row of a plain statement)."""
 
-    holder_id: str
-    uscc: str
-    role: str
-    name: str
-    scope: str
-    expires_at: datetime | None
+    @property
+    def holder_id(self) -> str: ...
+    @property
+    def uscc(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
 
 
 # built once, run on the session's connection with bound values
@@ -104,7 +116,7 @@ def claims_for(s: Session, platform: PlatformFacts, holder: HolderFacts, scope: 
 
 
 def subject_claims(platform: PlatformFacts, holder: HolderFacts, scope: str, *, share_name: bool,
-                   entity: tuple[str, str]) -> dict[str, Any]:
+                   entity: tuple[str | None, str]) -> dict[str, Any]:
     """The claims about ``holder`` (of the entity whose name and kind are ``entity``) that ``platform``
     gets for ``scope``: ``sub`` (pairwise), ``uscc``, ``entity_name``, ``entity_kind``, ``role``,
     ``grant`` (id, scope, expires_at) for a delegated holder, and ``name`` only under ``profile`` with
