@@ -65,6 +65,7 @@ _FORM = "application/x-www-form-urlencoded"
 _MAX_FIELDS = 16  # grant_type, code, redirect_uri, code_verifier, client_id, the assertion pair, and spares
 _MAX_CODE, _MAX_CLIENT_ID, _MAX_SECRET, _MAX_ASSERTION = 128, 40, 256, 8192
 _VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 s.4.1
+_ACCESS_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}")  # access_token_for's form
 _ASSERTION_LEEWAY = 30  # seconds of clock skew allowed a platform's assertion
 #: what an unknown client's secret is compared with, so that an unknown id costs the same as a wrong secret
 _NO_SECRET = "sha256$" + base64.b64encode(bytes(32)).decode()
@@ -141,13 +142,9 @@ def access_token_for(code_sha256: str) -> str:
 
 def code_of_access_token(token: str) -> str | None:
     """The code digest an access token of :func:`access_token_for` names (hex), or None if it is not one."""
-    key, dot, rest = token.partition(".")
-    if not dot or len(key) != 43 or len(rest) != 43:
+    if not _ACCESS_TOKEN.fullmatch(token):
         return None
-    try:
-        return base64.urlsafe_b64decode(key + "=").hex()
-    except ValueError:  # binascii.Error is a ValueError
-        return None
+    return base64.urlsafe_b64decode(token[:43] + "=").hex()
 
 
 def token_form(body: bytes, content_type: str | None) -> dict[str, str]:
