@@ -30,13 +30,14 @@ refusal is committed too): a stolen code gets one try. Nothing else is written o
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -57,7 +58,8 @@ from ..holders.standing import effective_status, secret_digest
 from ..oauth import basic_credentials, verify_secret
 from .provider import ACR, AMR, ASSERTION_ALGORITHMS, ID_TOKEN_TTL, TOKEN_TTL, JwksFetcher, subject_claims
 
-__all__ = ["ASSERTION_TYPE", "CodeExchange", "access_token_for", "code_of_access_token", "token_form"]
+__all__ = ["ASSERTION_TYPE", "CodeExchange", "ExchangeBatches", "access_token_for", "code_of_access_token",
+           "token_form"]
 
 #: RFC 7523 s.2.2: the ``client_assertion_type`` of ``private_key_jwt``
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -189,23 +191,49 @@ class CodeExchange:
         ``token_type``, ``expires_in``, ``scope``, and ``id_token`` when the scope holds ``openid``.
         Raises :class:`TokenRequestRefused` with RFC 6749 s.5.2's error (the steps in the module's
         docstring). Blocking (database, signature)."""
+        (result,) = self.exchange_many([(form, authorization)], at=at)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def exchange_many(self, requests: Sequence[tuple[Mapping[str, str], str | None]], *,
+                      at: datetime) -> list[dict[str, Any] | Exception]:
+        """:meth:`exchange` for each of ``requests`` (its form and ``Authorization`` header), in ONE
+        transaction: one commit for all of them (a group commit: ``ExchangeBatches`` gathers the
+        exchanges that arrive together). Each one of several runs in a savepoint of its own: one that
+        fails for our fault (a signer that refuses) leaves nothing behind and the others stand, while a
+        refusal keeps what it wrote (a spent code, a replay's revocation), as a lone exchange does.
+        Returns each one's response or exception, in order; raises only if the transaction itself
+        fails (then none of them took effect)."""
+        results: list[dict[str, Any] | Exception] = []
+        if self._one_thread and self._connection is None:
+            self._connection = self._engine.raw_connection()
+        alone = len(requests) == 1
+        with RawSql.transaction(self._engine, connection=self._connection) as sql:
+            for form, authorization in requests:
+                if not alone:
+                    sql.run("SAVEPOINT exchange", ())
+                try:
+                    results.append(self._exchange(sql, form, authorization, at))
+                except TokenRequestRefused as e:  # committed all the same: a code is spent, a replay revoked
+                    results.append(e)
+                except Exception as e:
+                    if alone:
+                        raise
+                    sql.run("ROLLBACK TO SAVEPOINT exchange", ())
+                    results.append(e)
+                if not alone:
+                    sql.run("RELEASE SAVEPOINT exchange", ())
+        return results
+
+    def _exchange(self, sql: RawSql, form: Mapping[str, str], authorization: str | None,
+                  at: datetime) -> dict[str, Any]:
         grant_type = form.get("grant_type")
         if grant_type is None:
             raise _invalid_request("the parameter grant_type is missing")
         if grant_type != "authorization_code":
             raise TokenRequestRefused("only grant_type=authorization_code is supported",
                                       code="unsupported_grant_type")
-        if self._one_thread and self._connection is None:
-            self._connection = self._engine.raw_connection()
-        with RawSql.transaction(self._engine, connection=self._connection) as sql:
-            try:
-                return self._exchange(sql, form, authorization, at)
-            except TokenRequestRefused as e:  # committed all the same: a code is spent, a replay revoked
-                refused = e
-        raise refused
-
-    def _exchange(self, sql: RawSql, form: Mapping[str, str], authorization: str | None,
-                  at: datetime) -> dict[str, Any]:
         platform = self._client(sql, form, authorization, at)
         code = form.get("code")
         if code is None:
@@ -342,3 +370,40 @@ class CodeExchange:
         # any JSON will do for an ID token (only log leaves need signing.canonical's form): orjson's is
         # UTF-8 and compact like it, in a tenth of the time
         return sign_jws(orjson.dumps(claims), self._signer(), typ="JWT")
+
+
+class ExchangeBatches:
+    """Group commit for exchanges run on the event loop (SQLite, where the exchange runs inline): the
+    requests whose handlers reach :meth:`exchange` in the same turn of the loop are exchanged together
+    by one :meth:`CodeExchange.exchange_many` at its end, in one transaction, so the write lock, the
+    BEGIN and the COMMIT (the WAL append) are paid once for them all rather than once each. Nothing is
+    answered before its commit. The batch runs synchronously, as a lone inline exchange did: no other
+    handler runs while its transaction is open, so none can wait on its write lock."""
+
+    def __init__(self, exchanger: CodeExchange, clock: Callable[[], datetime]) -> None:
+        self._exchanger = exchanger
+        self._clock = clock
+        self._pending: list[tuple[Mapping[str, str], str | None, asyncio.Future[dict[str, Any]]]] = []
+
+    async def exchange(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
+        """:meth:`CodeExchange.exchange` of this request, committed with the others of this turn."""
+        loop = asyncio.get_running_loop()
+        if not self._pending:
+            loop.call_soon(self._run)  # after the handlers already scheduled in this turn
+        answer: asyncio.Future[dict[str, Any]] = loop.create_future()
+        self._pending.append((form, authorization, answer))
+        return await answer
+
+    def _run(self) -> None:
+        batch, self._pending = self._pending, []
+        try:
+            results = self._exchanger.exchange_many([(form, auth) for form, auth, _ in batch], at=self._clock())
+        except Exception as e:  # the transaction failed: none of them took effect
+            results = [e] * len(batch)
+        for (_, _, answer), result in zip(batch, results, strict=True):
+            if answer.cancelled():  # its client went away: it was exchanged all the same
+                continue
+            if isinstance(result, Exception):
+                answer.set_exception(result)
+            else:
+                answer.set_result(result)

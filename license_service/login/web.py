@@ -35,7 +35,7 @@ from ..web.deps import now
 from ..web.pages import json_object, on_host, same_origin
 from ..web.ratelimit import TokenBucket
 from . import requests as login_requests
-from .exchange import CodeExchange, code_of_access_token, token_form
+from .exchange import CodeExchange, ExchangeBatches, code_of_access_token, token_form
 from .provider import ACR, ASSERTION_ALGORITHMS, SCOPES, TOKEN_TTL, JwksFetcher, Provider, claims_for
 from .words import LOGIN_MESSAGES, LOGIN_TEXT
 
@@ -69,6 +69,8 @@ class LoginPages:
         self.exchange = CodeExchange(runtime.engine, issuer=self.issuer,
                                      id_token_signer=runtime.signers.id_token_signer,
                                      jwks_fetcher=jwks_fetcher or JwksFetcher(), one_thread=self.inline)
+        # inline, the exchanges that arrive together share one transaction (one commit)
+        self.batches = ExchangeBatches(self.exchange, now) if self.inline else None
         root = settings.templates_dir
         self.static = root / "login" / "static"
         loader = ChoiceLoader([FileSystemLoader(root / "login"), FileSystemLoader(root / "holder")])
@@ -369,10 +371,10 @@ async def token(request: Request) -> Response:
     form = token_form(await request.body(), request.headers.get("content-type"))
     authorization = request.headers.get("authorization")
 
-    def work() -> dict[str, Any]:
-        return pages.exchange.exchange(form, authorization, at=now())
-
-    body = work() if pages.inline else await run_in_threadpool(work)
+    if pages.batches is not None:
+        body = await pages.batches.exchange(form, authorization)
+    else:
+        body = await run_in_threadpool(lambda: pages.exchange.exchange(form, authorization, at=now()))
     return Response(orjson.dumps(body), media_type="application/json", headers=_NO_STORE)
 
 

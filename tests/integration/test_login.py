@@ -704,3 +704,102 @@ def test_private_key_jwt_claims(holder_app: FastAPI, holder_runtime: IssuingRunt
     assert (r.status_code, r.json()["error"]) == (401, "invalid_client")
     r = exchange({**good, "aud": holder_runtime.settings.public_base_url})  # the issuer as audience will do
     assert r.status_code == 200, r.text
+
+
+# -- exchanges that arrive together share one transaction (login.exchange.ExchangeBatches) ------------
+def _stored_codes(runtime: IssuingRuntime, platform: Platform, uscc: str, n: int) -> list[str]:
+    """``n`` codes for ``platform`` stored as the authorize step stores them (for the legal representative)."""
+    from license_service.db.models import Holder
+    from license_service.login.provider import CODE_TTL
+
+    at = datetime.now(UTC)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(platform.verifier.encode()).digest()).rstrip(b"=").decode()
+    codes = [secrets.token_urlsafe(36) for _ in range(n)]
+    with runtime.write_sessions.begin() as s:
+        holder_id = s.execute(select(Holder.holder_id).where(Holder.uscc == uscc,
+                                                             Holder.role == "legal_representative")).scalar_one()
+        for code in codes:
+            s.add(AuthorizationCode(code_sha256=hashlib.sha256(code.encode()).hexdigest(), client_id=platform.client_id,
+                                    redirect_uri=REDIRECT, scope="openid", nonce=platform.nonce,
+                                    code_challenge=challenge, code_challenge_method="S256", holder_id=holder_id,
+                                    share_name=0, auth_time=at, login_id=secrets.token_hex(16), created_at=at,
+                                    expires_at=at + CODE_TTL, used_at=None))
+    return codes
+
+
+def _spent(runtime: IssuingRuntime, code: str) -> bool:
+    with runtime.sessions() as s:
+        row = s.get(AuthorizationCode, hashlib.sha256(code.encode()).hexdigest())
+        assert row is not None
+        return row.used_at is not None
+
+
+def test_exchanges_arriving_together(holder_app: FastAPI, holder_runtime: IssuingRuntime, platform: Platform,
+                                     representative: Phone, company: dict[str, Any]) -> None:
+    """Gathered in one turn of the event loop, exchanged in one transaction, each answered as it would be
+    alone: good codes get tokens, a code presented twice in the batch is refused and revokes what the
+    first gave, a wrong verifier is refused and spends its code; all of it committed."""
+    import asyncio
+
+    from license_service.errors import TokenRequestRefused
+    from license_service.login.exchange import ExchangeBatches
+
+    codes = _stored_codes(holder_runtime, platform, company["uscc"], 4)
+    auth = "Basic " + base64.b64encode(f"{platform.client_id}:{platform.secret}".encode()).decode()
+
+    def form(code: str, verifier: str | None = None) -> dict[str, str]:
+        return {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                "code_verifier": verifier or platform.verifier}
+
+    batches = ExchangeBatches(holder_app.state.login_pages.exchange, lambda: datetime.now(UTC))
+    forms = [form(codes[0]), form(codes[1]), form(codes[1]), form(codes[2], secrets.token_urlsafe(48)), form(codes[3])]
+
+    async def together() -> list[Any]:
+        return await asyncio.gather(*(batches.exchange(f, auth) for f in forms), return_exceptions=True)
+
+    first, second, replay, wrong, last = asyncio.run(together())
+    for good in (first, second, last):
+        assert isinstance(good, dict) and check_id_token(platform, good["id_token"])["sub"]
+    assert isinstance(replay, TokenRequestRefused) and replay.code == "invalid_grant"
+    assert isinstance(wrong, TokenRequestRefused) and wrong.code == "invalid_grant"
+    assert all(_spent(holder_runtime, c) for c in codes)
+
+    def info(token: str) -> int:
+        return int(platform.http.get("/oidc/userinfo", headers={"Authorization": f"Bearer {token}"}).status_code)
+
+    assert info(first["access_token"]) == info(last["access_token"]) == 200
+    assert info(second["access_token"]) == 401  # revoked by the replay in the same batch
+
+
+def test_one_exchange_failing_leaves_the_batch_standing(holder_app: FastAPI, holder_runtime: IssuingRuntime,
+                                                        platform: Platform, representative: Phone,
+                                                        company: dict[str, Any]) -> None:
+    """Our own fault in one exchange of a batch (the ID-token signer refuses, as an HSM may) rolls back
+    its savepoint only: its code stays unspent for a retry, the others are committed."""
+    from license_service.login.exchange import CodeExchange
+    from license_service.login.provider import JwksFetcher
+    from signing.errors import SigningError
+
+    real = holder_runtime.signers.id_token_signer()
+    calls = {"n": 0}
+
+    class RefusesTheSecond:
+        kid, public_jwk = real.kid, real.public_jwk
+
+        def sign_es256(self, signing_input: bytes) -> bytes:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise SigningError("the HSM refused")
+            return real.sign_es256(signing_input)
+
+    exchanger = CodeExchange(holder_runtime.engine, issuer=holder_runtime.settings.public_base_url,
+                             id_token_signer=RefusesTheSecond, jwks_fetcher=JwksFetcher())
+    codes = _stored_codes(holder_runtime, platform, company["uscc"], 3)
+    auth = "Basic " + base64.b64encode(f"{platform.client_id}:{platform.secret}".encode()).decode()
+    results = exchanger.exchange_many([({"grant_type": "authorization_code", "code": c, "redirect_uri": REDIRECT,
+                                         "code_verifier": platform.verifier}, auth) for c in codes],
+                                      at=datetime.now(UTC))
+    assert isinstance(results[0], dict) and isinstance(results[2], dict)
+    assert isinstance(results[1], SigningError)
+    assert [_spent(holder_runtime, c) for c in codes] == [True, False, True]
+    assert platform.exchange(codes[1]).status_code == 200  # the retry gets its tokens
