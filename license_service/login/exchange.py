@@ -37,6 +37,7 @@ import hmac
 import json
 import re
 import secrets
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -173,13 +174,15 @@ class CodeExchange:
     ``id_token_signer`` hands out the ``idtoken`` key's signer; ``jwks_fetcher`` reads the JWKS of a
     platform that authenticates with ``private_key_jwt``. ``one_thread``: every exchange runs on the
     same thread, one after another (the event loop, on SQLite), so one connection is kept checked out
-    for them rather than taken from the pool and given back each time."""
+    for them rather than taken from the pool and given back each time (a lock keeps it to one
+    thread at a time should another thread's loop call too, as test clients do)."""
 
     def __init__(self, engine: Engine, *, issuer: str, id_token_signer: Callable[[], TokenSigner],
                  jwks_fetcher: JwksFetcher, one_thread: bool = False) -> None:
         self._engine = engine
         self._one_thread = one_thread
         self._connection: PoolProxiedConnection | None = None
+        self._connection_lock = threading.Lock()
         self.issuer = issuer
         self.token_endpoint = f"{issuer}/oidc/token"
         self._signer = id_token_signer
@@ -205,11 +208,18 @@ class CodeExchange:
         refusal keeps what it wrote (a spent code, a replay's revocation), as a lone exchange does.
         Returns each one's response or exception, in order; raises only if the transaction itself
         fails (then none of them took effect)."""
+        if not self._one_thread:
+            return self._exchange_all(requests, at, None)
+        with self._connection_lock:
+            if self._connection is None:
+                self._connection = self._engine.raw_connection()
+            return self._exchange_all(requests, at, self._connection)
+
+    def _exchange_all(self, requests: Sequence[tuple[Mapping[str, str], str | None]], at: datetime,
+                      connection: PoolProxiedConnection | None) -> list[dict[str, Any] | Exception]:
         results: list[dict[str, Any] | Exception] = []
-        if self._one_thread and self._connection is None:
-            self._connection = self._engine.raw_connection()
         alone = len(requests) == 1
-        with RawSql.transaction(self._engine, connection=self._connection) as sql:
+        with RawSql.transaction(self._engine, connection=connection) as sql:
             for form, authorization in requests:
                 if not alone:
                     sql.run("SAVEPOINT exchange", ())
@@ -372,6 +382,9 @@ class CodeExchange:
         return sign_jws(orjson.dumps(claims), self._signer(), typ="JWT")
 
 
+_Waiting = tuple[Mapping[str, str], str | None, "asyncio.Future[dict[str, Any]]"]
+
+
 class ExchangeBatches:
     """Group commit for exchanges run on the event loop (SQLite, where the exchange runs inline): the
     requests whose handlers reach :meth:`exchange` in the same turn of the loop are exchanged together
@@ -383,19 +396,22 @@ class ExchangeBatches:
     def __init__(self, exchanger: CodeExchange, clock: Callable[[], datetime]) -> None:
         self._exchanger = exchanger
         self._clock = clock
-        self._pending: list[tuple[Mapping[str, str], str | None, asyncio.Future[dict[str, Any]]]] = []
+        # one batch a loop (a server has one; test clients may each run their own)
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Waiting]] = {}
 
     async def exchange(self, form: Mapping[str, str], authorization: str | None) -> dict[str, Any]:
         """:meth:`CodeExchange.exchange` of this request, committed with the others of this turn."""
         loop = asyncio.get_running_loop()
-        if not self._pending:
-            loop.call_soon(self._run)  # after the handlers already scheduled in this turn
+        pending = self._pending.get(loop)
+        if pending is None:
+            pending = self._pending[loop] = []
+            loop.call_soon(self._run, loop)  # after the handlers already scheduled in this turn
         answer: asyncio.Future[dict[str, Any]] = loop.create_future()
-        self._pending.append((form, authorization, answer))
+        pending.append((form, authorization, answer))
         return await answer
 
-    def _run(self) -> None:
-        batch, self._pending = self._pending, []
+    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._pending.pop(loop)
         try:
             results = self._exchanger.exchange_many([(form, auth) for form, auth, _ in batch], at=self._clock())
         except Exception as e:  # the transaction failed: none of them took effect
