@@ -50,6 +50,7 @@ __all__ = [
     "basic_credentials",
     "create_client",
     "delete_client",
+    "form_parameters",
     "hash_secret",
     "list_clients",
     "parse_token_request",
@@ -191,22 +192,32 @@ def _invalid_client(detail: str = "client authentication failed") -> AuthError:
     return AuthError(detail, code="invalid_client")
 
 
-def _form(body: bytes, content_type: str | None) -> dict[str, str]:
-    """The parameters of an ``application/x-www-form-urlencoded`` body (RFC 6749 s.3.2, Appendix B):
-    none repeated (s.3.2), and one sent without a value is as if omitted (s.3.1)."""
+def form_parameters(body: bytes, content_type: str | None, *, max_fields: int) -> dict[str, str]:
+    """The parameters of a token request's ``application/x-www-form-urlencoded`` body (RFC 6749 s.3.2,
+    Appendix B): none repeated (s.3.2), and one sent without a value is as if omitted (s.3.1). Raises
+    ``ValueError`` saying what is wrong: another media type, a malformed body (not ASCII, a
+    percent-escape that is not UTF-8), more than ``max_fields`` fields, a repeated parameter (this
+    token endpoint's and the OpenID Provider's)."""
     if content_type is None or content_type.split(";")[0].strip().lower() != _FORM:
-        raise _invalid_request(f"send the parameters as {_FORM} (RFC 6749 s.4.4.2)")
+        raise ValueError(f"send the parameters as {_FORM}")
     try:
         pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True, errors="strict",
-                          max_num_fields=2 * len(_PARAMETERS))
-    except ValueError:  # not ASCII, malformed, a percent-escape that is not UTF-8, too many fields
-        raise _invalid_request(f"the body is not a well-formed {_FORM} form") from None
+                          max_num_fields=max_fields)
+    except ValueError:
+        raise ValueError(f"the body is not a well-formed {_FORM} form") from None
     form: dict[str, str] = {}
     for name, value in pairs:
         if name in form:
-            raise _invalid_request(f"the parameter {name!r} is given more than once (RFC 6749 s.3.2)")
+            raise ValueError(f"the parameter {name!r} is given more than once (RFC 6749 s.3.2)")
         form[name] = value
     return {k: v for k, v in form.items() if v}
+
+
+def _form(body: bytes, content_type: str | None) -> dict[str, str]:
+    try:
+        return form_parameters(body, content_type, max_fields=2 * len(_PARAMETERS))
+    except ValueError as e:
+        raise _invalid_request(f"{e} (RFC 6749 s.4.4.2)") from None
 
 
 def basic_credentials(authorization: str) -> tuple[str, str]:

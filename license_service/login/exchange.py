@@ -41,7 +41,6 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
-from urllib.parse import parse_qsl
 
 import orjson
 from joserfc import jws, jwt
@@ -56,7 +55,7 @@ from ..db.raw import RawSql
 from ..domain.holding import HolderRefused, HolderRole, check_login, parse_scope
 from ..errors import TokenRequestRefused
 from ..holders.standing import effective_status, secret_digest
-from ..oauth import basic_credentials, verify_secret
+from ..oauth import basic_credentials, form_parameters, verify_secret
 from .provider import ACR, AMR, ASSERTION_ALGORITHMS, ID_TOKEN_TTL, TOKEN_TTL, JwksFetcher, subject_claims
 
 __all__ = ["ASSERTION_TYPE", "CodeExchange", "ExchangeBatches", "access_token_for", "code_of_access_token",
@@ -64,7 +63,6 @@ __all__ = ["ASSERTION_TYPE", "CodeExchange", "ExchangeBatches", "access_token_fo
 
 #: RFC 7523 s.2.2: the ``client_assertion_type`` of ``private_key_jwt``
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-_FORM = "application/x-www-form-urlencoded"
 _MAX_FIELDS = 16  # grant_type, code, redirect_uri, code_verifier, client_id, the assertion pair, and spares
 _MAX_CODE, _MAX_CLIENT_ID, _MAX_SECRET, _MAX_ASSERTION = 128, 40, 256, 8192
 _VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 s.4.1
@@ -151,22 +149,12 @@ def code_of_access_token(token: str) -> str | None:
 
 
 def token_form(body: bytes, content_type: str | None) -> dict[str, str]:
-    """The parameters of a token request's ``application/x-www-form-urlencoded`` body (RFC 6749 s.4.1.3,
-    Appendix B): none repeated (s.3.2), and one sent without a value as if omitted (s.3.1). Raises
-    :class:`TokenRequestRefused` (``invalid_request``) for another media type or a malformed body."""
-    if content_type is None or content_type.split(";")[0].strip().lower() != _FORM:
-        raise _invalid_request(f"send the parameters as {_FORM} (RFC 6749 s.4.1.3)")
+    """The parameters of a token request (RFC 6749 s.4.1.3) as ``oauth.form_parameters`` reads them.
+    Raises :class:`TokenRequestRefused` (``invalid_request``) for another media type or a malformed body."""
     try:
-        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True, errors="strict",
-                          max_num_fields=_MAX_FIELDS)
-    except ValueError:  # not ASCII, malformed, a percent-escape that is not UTF-8, too many fields
-        raise _invalid_request(f"the body is not a well-formed {_FORM} form") from None
-    form: dict[str, str] = {}
-    for name, value in pairs:
-        if name in form:
-            raise _invalid_request(f"the parameter {name!r} is given more than once (RFC 6749 s.3.2)")
-        form[name] = value
-    return {k: v for k, v in form.items() if v}
+        return form_parameters(body, content_type, max_fields=_MAX_FIELDS)
+    except ValueError as e:
+        raise _invalid_request(f"{e} (RFC 6749 s.4.1.3)") from None
 
 
 class CodeExchange:
