@@ -244,6 +244,20 @@ class CodeExchange:
             sql.run(_REVOKE, (digest,))
             raise _invalid_grant("the code is unknown, expired, already used or another client's")
         stored = _Code._make((*row[:7], sql.read_timestamp(row[7])))
+        try:
+            holder = self._redeemable(sql, stored, form, platform.client_id, at)
+        except TokenRequestRefused:
+            sql.run(_REVOKE, (digest,))  # the code stays spent; the access token kept for it was never given
+            raise
+        body: dict[str, Any] = {"token_type": "Bearer", "access_token": access_token,
+                                "expires_in": int(TOKEN_TTL.total_seconds()), "scope": stored.scope}
+        if "openid" in stored.scope.split():
+            body["id_token"] = self._id_token(platform, holder, stored, access_token, at)
+        return body
+
+    def _redeemable(self, sql: RawSql, stored: _Code, form: Mapping[str, str], client_id: str,
+                    at: datetime) -> _Holder:
+        """Steps 5 to 7: the redirect URI, the PKCE verifier, the log-in rules; the holder if they hold."""
         if form.get("redirect_uri") != stored.redirect_uri:
             raise _invalid_grant("redirect_uri is not the one the code was issued for")
         verifier = form.get("code_verifier")
@@ -254,12 +268,7 @@ class CodeExchange:
         challenge = _b64u(hashlib.sha256(verifier.encode("ascii")).digest())
         if stored.code_challenge_method != "S256" or not hmac.compare_digest(challenge, stored.code_challenge):
             raise _invalid_grant("code_verifier does not match the code challenge")
-        holder = self._holder(sql, stored.holder_id, platform.client_id, at)
-        body: dict[str, Any] = {"token_type": "Bearer", "access_token": access_token,
-                                "expires_in": int(TOKEN_TTL.total_seconds()), "scope": stored.scope}
-        if "openid" in stored.scope.split():
-            body["id_token"] = self._id_token(platform, holder, stored, access_token, at)
-        return body
+        return self._holder(sql, stored.holder_id, client_id, at)
 
     # -- client authentication ------------------------------------------------------------------------
     def _client(self, sql: RawSql, form: Mapping[str, str], authorization: str | None, at: datetime) -> _Platform:

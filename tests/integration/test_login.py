@@ -617,14 +617,18 @@ def test_token_wrong_redirect_uri_spends_the_code(holder_app: FastAPI, platform:
     assert platform.exchange(code).json()["error"] == "invalid_grant"
 
 
-def test_token_verifier_rules(holder_app: FastAPI, platform: Platform, representative: Phone) -> None:
+def test_token_verifier_rules(holder_app: FastAPI, holder_runtime: IssuingRuntime, platform: Platform,
+                              representative: Phone) -> None:
     """RFC 7636 s.4.1 and s.4.6: a malformed verifier is invalid_request, a wrong one invalid_grant;
-    either spends the code."""
+    either spends the code, and keeps no access token for it."""
     for verifier, error in (("short", "invalid_request"), ("~" * 129, "invalid_request"),
                             ("a b" * 20, "invalid_request"), (secrets.token_urlsafe(48), "invalid_grant")):
         code = callback(login(holder_app, platform, representative))["code"]
         r = platform.exchange(code, verifier=verifier)
         assert (r.status_code, r.json()["error"]) == (400, error), verifier
+        with holder_runtime.sessions() as s:
+            row = s.get(AuthorizationCode, hashlib.sha256(code.encode()).hexdigest())
+            assert row is not None and row.used_at is not None and row.token_sha256 is None
         assert platform.exchange(code).json()["error"] == "invalid_grant"  # spent
 
 
