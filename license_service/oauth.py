@@ -47,8 +47,10 @@ __all__ = [
     "ClientInfo",
     "TokenEndpoint",
     "TokenRequest",
+    "basic_credentials",
     "create_client",
     "delete_client",
+    "form_parameters",
     "hash_secret",
     "list_clients",
     "parse_token_request",
@@ -190,34 +192,53 @@ def _invalid_client(detail: str = "client authentication failed") -> AuthError:
     return AuthError(detail, code="invalid_client")
 
 
-def _form(body: bytes, content_type: str | None) -> dict[str, str]:
-    """The parameters of an ``application/x-www-form-urlencoded`` body (RFC 6749 s.3.2, Appendix B):
-    none repeated (s.3.2), and one sent without a value is as if omitted (s.3.1)."""
+def form_parameters(body: bytes, content_type: str | None, *, max_fields: int) -> dict[str, str]:
+    """The parameters of a token request's ``application/x-www-form-urlencoded`` body (RFC 6749 s.3.2,
+    Appendix B): none repeated (s.3.2), and one sent without a value is as if omitted (s.3.1). Raises
+    ``ValueError`` saying what is wrong: another media type, a malformed body (not ASCII, a
+    percent-escape that is not UTF-8), more than ``max_fields`` fields, a repeated parameter (this
+    token endpoint's and the OpenID Provider's)."""
     if content_type is None or content_type.split(";")[0].strip().lower() != _FORM:
-        raise _invalid_request(f"send the parameters as {_FORM} (RFC 6749 s.4.4.2)")
+        raise ValueError(f"send the parameters as {_FORM}")
     try:
         pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=True, errors="strict",
-                          max_num_fields=2 * len(_PARAMETERS))
-    except ValueError:  # not ASCII, malformed, a percent-escape that is not UTF-8, too many fields
-        raise _invalid_request(f"the body is not a well-formed {_FORM} form") from None
+                          max_num_fields=max_fields)
+    except ValueError:
+        raise ValueError(f"the body is not a well-formed {_FORM} form") from None
     form: dict[str, str] = {}
     for name, value in pairs:
         if name in form:
-            raise _invalid_request(f"the parameter {name!r} is given more than once (RFC 6749 s.3.2)")
+            raise ValueError(f"the parameter {name!r} is given more than once (RFC 6749 s.3.2)")
         form[name] = value
     return {k: v for k, v in form.items() if v}
 
 
-def _basic(authorization: str) -> tuple[str, str]:
-    """RFC 6749 s.2.3.1 over RFC 7617: ``Basic base64(urlencode(id) ":" urlencode(secret))``, each part
-    form-urlencoded (Appendix B) before the pair is encoded."""
+def _form(body: bytes, content_type: str | None) -> dict[str, str]:
+    try:
+        return form_parameters(body, content_type, max_fields=2 * len(_PARAMETERS))
+    except ValueError as e:
+        raise _invalid_request(f"{e} (RFC 6749 s.4.4.2)") from None
+
+
+def basic_credentials(authorization: str) -> tuple[str, str]:
+    """The client id and secret of an ``Authorization: Basic`` header: RFC 6749 s.2.3.1 over RFC 7617,
+    ``Basic base64(urlencode(id) ":" urlencode(secret))``, each part form-urlencoded (Appendix B) before
+    the pair is encoded. Raises ``ValueError`` if it is not that (this token endpoint's and the OpenID
+    Provider's)."""
     try:
         decoded = base64.b64decode(authorization.partition(" ")[2].strip(), validate=True).decode()
-        raw_id, sep, raw_secret = decoded.partition(":")
-        if not sep:
-            raise ValueError("no colon")
-        return unquote_plus(raw_id, errors="strict"), unquote_plus(raw_secret, errors="strict")
-    except (ValueError, binascii.Error):  # UnicodeDecodeError is a ValueError
+    except binascii.Error:
+        raise ValueError("not base64") from None  # UnicodeDecodeError is a ValueError already
+    raw_id, sep, raw_secret = decoded.partition(":")
+    if not sep:
+        raise ValueError("no colon")
+    return unquote_plus(raw_id, errors="strict"), unquote_plus(raw_secret, errors="strict")
+
+
+def _basic(authorization: str) -> tuple[str, str]:
+    try:
+        return basic_credentials(authorization)
+    except ValueError:
         raise _invalid_client("the Basic credentials are malformed (RFC 6749 s.2.3.1)") from None
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 __all__ = ["ApiClient", "AuthorizationCode", "Base", "ClientAssertion", "EntityNameGram", "Holder", "HolderCeremony",
            "HolderInvitation", "HolderPasskey", "HolderSession", "LicenseDocument", "LicensePrint", "LicenseVersion",
            "LogCheckpoint", "LogCosignature", "LogHead", "LogLeaf", "LogNode", "LogWitness", "Login", "LoginRequest",
-           "LoginToken", "LongTermForm", "MarketEntity", "Platform", "Presentation", "RegistrationEvent",
+           "LongTermForm", "MarketEntity", "Platform", "Presentation", "RegistrationEvent",
            "ReplacementRequest", "SerialCounter", "StaffAction", "StaffMember", "StaffPasskey", "StaffSession",
            "VerificationRecord"]
 
@@ -424,7 +424,9 @@ class LoginRequest(Base):
 
 class AuthorizationCode(Base):
     """An authorization code (RFC 6749 s.4.1.2), kept as its SHA-256: single use, valid 60 s, bound to
-    its client, redirect URI, PKCE challenge and nonce."""
+    its client, redirect URI, PKCE challenge and nonce. Once exchanged (``used_at``) the row also holds
+    the access token it gave for userinfo (``token_sha256``; ``login.exchange``), valid ``TOKEN_TTL``
+    from then: one row written an exchange, not two (bench/login.py). A replayed code clears it."""
 
     __tablename__ = "authorization_codes"
 
@@ -442,21 +444,7 @@ class AuthorizationCode(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-
-
-class LoginToken(Base):
-    """An access token for the userinfo endpoint (opaque, kept as its SHA-256)."""
-
-    __tablename__ = "login_tokens"
-
-    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
-    client_id: Mapped[str] = mapped_column(String(40))
-    holder_id: Mapped[str] = mapped_column(String(32))
-    scope: Mapped[str] = mapped_column(String(200))
-    share_name: Mapped[int] = mapped_column(Integer)
-    code_sha256: Mapped[str] = mapped_column(String(64), index=True)
-    auth_time: Mapped[datetime] = mapped_column(UtcDateTime())
-    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    token_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class ClientAssertion(Base):

@@ -18,10 +18,13 @@ def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii", "replace")).hexdigest()
 
 
-class _Dated(Protocol):
-    status: str
-    not_before: datetime
-    expires_at: datetime | None
+class _Dated(Protocol):  # read-only: an ORM row, or a plain statement's row (login.exchange)
+    @property
+    def status(self) -> str: ...
+    @property
+    def not_before(self) -> datetime: ...
+    @property
+    def expires_at(self) -> datetime | None: ...
 
 
 def effective_status(h: _Dated, at: datetime) -> str:

@@ -9,9 +9,11 @@ passkeys on the RP host); refusals are pages for browsers and problem+json for t
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
+import orjson
 from authlib.oauth2 import OAuth2Error
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,10 +22,10 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescap
 from sqlalchemy.orm import Session
 from starlette.routing import Route
 
-from ..db.models import Holder, LoginRequest, LoginToken, Platform
+from ..db.models import AuthorizationCode, Holder, LoginRequest, Platform
 from ..domain.errors import Coded, FieldError
 from ..domain.holding import HolderRefused
-from ..errors import AuthError, NotFound, RateLimited, TokenRequestRefused
+from ..errors import AuthError, NotFound, RateLimited
 from ..holders.passkeys import Passkeys, RelyingParty
 from ..holders.standing import secret_digest
 from ..holders.words import TEXT, message
@@ -33,7 +35,8 @@ from ..web.deps import now
 from ..web.pages import json_object, on_host, same_origin
 from ..web.ratelimit import TokenBucket
 from . import requests as login_requests
-from .provider import ACR, ASSERTION_ALGORITHMS, SCOPES, JwksFetcher, Provider, claims_for
+from .exchange import CodeExchange, ExchangeBatches, code_of_access_token, token_form
+from .provider import ACR, ASSERTION_ALGORITHMS, SCOPES, TOKEN_TTL, JwksFetcher, Provider, claims_for
 from .words import LOGIN_MESSAGES, LOGIN_TEXT
 
 __all__ = ["TOKEN_ROUTE", "LoginPages", "router"]
@@ -58,12 +61,16 @@ class LoginPages:
         self.rp = RelyingParty.of(settings.public_base_url)
         self.passkeys = Passkeys(self.rp)
         self.secure = not self.rp.origin.startswith("http://localhost")
-        self.provider = Provider(issuer=self.issuer, id_token_signer=runtime.signers.id_token_signer,
-                                 jwks_fetcher=jwks_fetcher)
+        self.provider = Provider(issuer=self.issuer)
         self.limit = TokenBucket(settings.rate_holder_per_second, settings.rate_holder_burst)
         # as the verifier does: on SQLite the token exchange runs inline (less than a hop to the thread
         # pool); with a database across the network, in the pool, so the event loop never waits on it
         self.inline = settings.database_url.startswith("sqlite")
+        self.exchange = CodeExchange(runtime.engine, issuer=self.issuer,
+                                     id_token_signer=runtime.signers.id_token_signer,
+                                     jwks_fetcher=jwks_fetcher or JwksFetcher(), one_thread=self.inline)
+        # inline, the exchanges that arrive together share one transaction (one commit)
+        self.batches = ExchangeBatches(self.exchange, now) if self.inline else None
         root = settings.templates_dir
         self.static = root / "login" / "static"
         loader = ChoiceLoader([FileSystemLoader(root / "login"), FileSystemLoader(root / "holder")])
@@ -357,28 +364,18 @@ def scan_deny(request: Request, pages: PagesDep, lang: LangDep, handle: Annotate
 
 
 # -- token and userinfo ---------------------------------------------------------------------------
-async def token(request: Request) -> JSONResponse:
+async def token(request: Request) -> Response:
     """RFC 6749 s.4.1.3 / OIDC Core s.3.1.3: a code (with its PKCE verifier) for an ID token and an
-    access token for userinfo. Errors in RFC 6749 s.5.2's form."""
+    access token for userinfo (``login.exchange``). Errors in RFC 6749 s.5.2's form, never cached."""
     pages: LoginPages = request.app.state.login_pages
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
-        raise TokenRequestRefused("send application/x-www-form-urlencoded", code="invalid_request")
-    raw = await request.body()
-    pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
-    form = dict(pairs)
-    if len(form) != len(pairs):
-        raise TokenRequestRefused("a parameter is repeated", code="invalid_request")
-    headers = {k.title(): v for k, v in request.headers.items() if k.lower() == "authorization"}
+    form = token_form(await request.body(), request.headers.get("content-type"))
+    authorization = request.headers.get("authorization")
 
-    def work() -> dict[str, Any]:
-        with pages.runtime.write_sessions.begin() as s:
-            try:
-                return pages.provider.token(form, headers, s, now())
-            except TokenRequestRefused as e:  # committed all the same: a code is spent, a replay revoked
-                refused = e
-        raise refused
-
-    return JSONResponse(work() if pages.inline else await run_in_threadpool(work), headers=_NO_STORE)
+    if pages.batches is not None:
+        body = await pages.batches.exchange(form, authorization)
+    else:
+        body = await run_in_threadpool(lambda: pages.exchange.exchange(form, authorization, at=now()))
+    return Response(orjson.dumps(body), media_type="application/json", headers=_NO_STORE)
 
 
 #: the token endpoint as a plain Starlette route, put before every other route (``app.mount_issuing``):
@@ -389,14 +386,18 @@ TOKEN_ROUTE = Route("/oidc/token", token, methods=["POST"])
 
 @router.api_route("/oidc/userinfo", methods=["GET", "POST"])
 def userinfo(request: Request, pages: PagesDep) -> JSONResponse:
-    """OIDC Core s.5.3: the claims the access token's scope allows (the same as the ID token's)."""
+    """OIDC Core s.5.3: the claims the access token's scope allows (the same as the ID token's), while
+    the token lives (``TOKEN_TTL`` from the exchange) and its code was not replayed."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not value or len(value) > 100:
         raise AuthError("send the access token as a Bearer credential", code="login.token_missing")
     at = now()
+    token = value.strip()
+    code = code_of_access_token(token)
     with pages.runtime.sessions() as s:
-        row = s.get(LoginToken, secret_digest(value.strip()))
-        if row is None or at >= row.expires_at:
+        row = s.get(AuthorizationCode, code) if code is not None else None
+        if (row is None or row.token_sha256 is None or row.used_at is None or at >= row.used_at + TOKEN_TTL
+                or not hmac.compare_digest(row.token_sha256, secret_digest(token))):
             raise AuthError("the access token is unknown or expired", code="login.token_invalid")
         holder, platform = s.get(Holder, row.holder_id), s.get(Platform, row.client_id)
         assert holder is not None and platform is not None

@@ -11,8 +11,14 @@ apply to a code-flow-only, pairwise, PKCE-required provider, and the test that c
 - userinfo: sub equal to the ID token's, bearer required ............................ test_cross_device_login
 - state returned unchanged .......................................................... test_cross_device_login
 - redirect_uri mismatch refused without redirecting ......................... test_wrong_redirect_uri
-- code single use (and its tokens revoked) ............................................. test_code_reused
-- missing or wrong PKCE verifier ........................ test_missing_pkce_verifier, test_wrong_pkce_verifier
+- code single use (and its tokens revoked) ............ test_code_reused, test_code_replay_revokes_only_its_own_token
+- missing or wrong PKCE verifier ........................ test_missing_pkce_verifier, test_wrong_pkce_verifier,
+                                                          test_token_verifier_rules
+- token endpoint: redirect_uri as authorized .............................. test_token_wrong_redirect_uri_spends_the_code
+- token endpoint: error responses (s.5.2 codes, 400/401, no-store) ............. test_token_request_errors,
+                                                                     test_token_client_authentication_errors
+- private_key_jwt: signature, iss/sub, aud, exp, jti once ................ test_private_key_jwt,
+                                                                              test_private_key_jwt_claims
 - nonce required / replayed nonce refused .................................................... test_nonce_replay
 - client authentication failure (invalid_client, 401) ........................ test_token_from_another_clients_code
 - prompt=none without a session: login_required ..................................... test_prompt_none
@@ -512,3 +518,292 @@ def test_grant_revoked_between_approval_and_exchange(holder_app: FastAPI, platfo
     assert representative.form(f"/holder/grants/{hid}/revoke", {}).status_code == 303
     r = platform.exchange(code)
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+# -- the token endpoint's own branches (login/exchange.py: written by hand, so each is pinned here) ----
+def _no_store(r: Any) -> None:
+    assert r.headers["cache-control"] == "no-store" and r.headers["pragma"] == "no-cache"
+
+
+def test_token_response_shape_and_headers(holder_app: FastAPI, platform: Platform, representative: Phone) -> None:
+    r = platform.exchange(callback(login(holder_app, platform, representative))["code"])
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    _no_store(r)  # RFC 6749 s.5.1
+    body = r.json()
+    assert set(body) == {"access_token", "token_type", "expires_in", "scope", "id_token"}
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 300 and body["scope"] == "openid profile"
+
+
+def test_token_request_errors(holder_app: FastAPI, platform: Platform) -> None:
+    """RFC 6749 s.5.2: each malformed request its error, 400, never cached; nothing to do with a code."""
+    http, auth = platform.http, (platform.client_id, platform.secret)
+    form = {"grant_type": "authorization_code", "code": "x" * 43, "redirect_uri": REDIRECT, "code_verifier": "v" * 43}
+
+    def post(data: Any, **kw: Any) -> Any:
+        r = http.post("/oidc/token", data=data, **kw)
+        _no_store(r)
+        return r
+
+    cases = [
+        ({k: v for k, v in form.items() if k != "grant_type"}, "invalid_request"),  # missing grant_type
+        ({**form, "grant_type": "client_credentials"}, "unsupported_grant_type"),
+        ({**form, "grant_type": "refresh_token"}, "unsupported_grant_type"),
+        ({k: v for k, v in form.items() if k != "code"}, "invalid_request"),  # missing code
+    ]
+    for data, error in cases:
+        r = post(data, auth=auth)
+        assert (r.status_code, r.json()["error"]) == (400, error), (data, r.text)
+    r = http.post("/oidc/token", content="grant_type=authorization_code&code=a&code=b", auth=auth,
+                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    _no_store(r)
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_request")  # a repeated parameter, s.3.2
+    r = http.post("/oidc/token", json=form, auth=auth)
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_request")  # not a form
+    # a code no client was given: invalid_grant
+    assert post(form, auth=auth).json()["error"] == "invalid_grant"
+
+
+def test_token_client_authentication_errors(holder_app: FastAPI, holder_runtime: IssuingRuntime,
+                                            platform: Platform, representative: Phone) -> None:
+    """invalid_client is 401 with WWW-Authenticate (s.5.2); one method per request (s.2.3); and none of
+    these refusals spends the code."""
+    code = callback(login(holder_app, platform, representative))["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "code_verifier": platform.verifier}
+    http = platform.http
+
+    def refused(r: Any, error: str = "invalid_client") -> None:
+        assert r.json()["error"] == error, r.text
+        _no_store(r)
+        if error == "invalid_client":
+            assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Basic ")
+        else:
+            assert r.status_code == 400
+
+    refused(http.post("/oidc/token", data=form))  # no authentication at all
+    refused(http.post("/oidc/token", data=form, auth=("plt_" + "0" * 20, platform.secret)))  # unknown client
+    refused(http.post("/oidc/token", data=form, auth=(platform.client_id, "")))  # empty secret
+    refused(http.post("/oidc/token", data=form, headers={"Authorization": "Basic not-base64!"}))
+    refused(http.post("/oidc/token", data=form, headers={
+        "Authorization": "Basic " + base64.b64encode(platform.client_id.encode()).decode()}))  # no colon
+    # client_secret_post is not offered (discovery lists client_secret_basic and private_key_jwt)
+    refused(http.post("/oidc/token", data={**form, "client_id": platform.client_id, "client_secret": platform.secret}))
+    # two methods in one request; a body client_id that is not the Basic one
+    refused(http.post("/oidc/token", data={**form, "client_assertion_type":
+                                           "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                                           "client_assertion": "a.b.c"},
+                      auth=(platform.client_id, platform.secret)), "invalid_request")
+    refused(http.post("/oidc/token", data={**form, "client_id": "plt_" + "1" * 20},
+                      auth=(platform.client_id, platform.secret)), "invalid_request")
+    # a malformed assertion, or one of the wrong type
+    refused(http.post("/oidc/token", data={**form, "client_assertion_type":
+                                           "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                                           "client_assertion": "not-a-jwt"}))
+    refused(http.post("/oidc/token", data={**form, "client_assertion_type": "urn:example:saml",
+                                           "client_assertion": "a.b.c"}))
+    r = platform.exchange(code)  # none of that spent the code
+    assert r.status_code == 200, r.text
+
+
+def test_token_wrong_redirect_uri_spends_the_code(holder_app: FastAPI, platform: Platform,
+                                                  representative: Phone) -> None:
+    """RFC 6749 s.4.1.3: redirect_uri must be the authorization request's. A refusal after the code is
+    taken spends it (committed): whoever holds a stolen code gets one try."""
+    code = callback(login(holder_app, platform, representative))["code"]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT + "/other",
+            "code_verifier": platform.verifier}
+    r = platform.http.post("/oidc/token", data=form, auth=(platform.client_id, platform.secret))
+    assert (r.status_code, r.json()["error"]) == (400, "invalid_grant")
+    assert platform.exchange(code).json()["error"] == "invalid_grant"
+
+
+def test_token_verifier_rules(holder_app: FastAPI, holder_runtime: IssuingRuntime, platform: Platform,
+                              representative: Phone) -> None:
+    """RFC 7636 s.4.1 and s.4.6: a malformed verifier is invalid_request, a wrong one invalid_grant;
+    either spends the code, and keeps no access token for it."""
+    for verifier, error in (("short", "invalid_request"), ("~" * 129, "invalid_request"),
+                            ("a b" * 20, "invalid_request"), (secrets.token_urlsafe(48), "invalid_grant")):
+        code = callback(login(holder_app, platform, representative))["code"]
+        r = platform.exchange(code, verifier=verifier)
+        assert (r.status_code, r.json()["error"]) == (400, error), verifier
+        with holder_runtime.sessions() as s:
+            row = s.get(AuthorizationCode, hashlib.sha256(code.encode()).hexdigest())
+            assert row is not None and row.used_at is not None and row.token_sha256 is None
+        assert platform.exchange(code).json()["error"] == "invalid_grant"  # spent
+
+
+def test_code_replay_revokes_only_its_own_token(holder_app: FastAPI, platform: Platform,
+                                                representative: Phone) -> None:
+    """RFC 6749 s.4.1.2: a code presented twice is refused and the tokens it gave are revoked; the tokens
+    of other codes stay good. (ID tokens cannot be recalled: they live ID_TOKEN_TTL.)"""
+    first = platform.exchange(code := callback(login(holder_app, platform, representative))["code"]).json()
+    other = platform.exchange(callback(login(holder_app, platform, representative))["code"]).json()
+
+    def info(token: str) -> int:
+        return int(platform.http.get("/oidc/userinfo", headers={"Authorization": f"Bearer {token}"}).status_code)
+
+    assert info(first["access_token"]) == info(other["access_token"]) == 200
+    assert platform.exchange(code).json()["error"] == "invalid_grant"
+    assert info(first["access_token"]) == 401 and info(other["access_token"]) == 200
+    assert platform.exchange(code).json()["error"] == "invalid_grant"  # and again
+
+
+def test_access_token_rules(holder_app: FastAPI, holder_runtime: IssuingRuntime, platform: Platform,
+                            representative: Phone) -> None:
+    """userinfo takes the access token whole and only while it lives (TOKEN_TTL from the exchange)."""
+    code = callback(login(holder_app, platform, representative))["code"]
+    token = platform.exchange(code).json()["access_token"]
+    key, _, secret = token.partition(".")
+
+    def info(value: str) -> int:
+        return int(platform.http.get("/oidc/userinfo", headers={"Authorization": f"Bearer {value}"}).status_code)
+
+    assert info(token) == 200
+    forged = secret[:-1] + ("A" if secret[-1] != "A" else "B")
+    assert info(f"{key}.{forged}") == 401  # the right row, the wrong secret
+    assert info(f"{key}.") == info(secret) == info("a" * 87) == info("!" * 43 + "." + secret) == 401
+    with holder_runtime.write_sessions.begin() as s:  # five minutes and a second later
+        s.execute(update(AuthorizationCode).where(AuthorizationCode.code_sha256 == hashlib.sha256(code.encode())
+                                                  .hexdigest()).values(used_at=datetime.now(UTC) - timedelta(seconds=301)))
+    assert info(token) == 401
+
+
+def test_private_key_jwt_claims(holder_app: FastAPI, holder_runtime: IssuingRuntime, representative: Phone,
+                                jwks_server: Any) -> None:
+    """RFC 7523 s.3: iss and sub the client, aud the token endpoint (or the issuer), exp required and
+    not past, a jti; HS256 (keyed with anything) refused by the alg allow-list. Each is invalid_client."""
+    import time as clock
+
+    from joserfc.jwk import OctKey
+
+    key, jwks_uri = jwks_server
+    platform = Platform(holder_app, holder_runtime, "断言平台")
+    with holder_runtime.write_sessions.begin() as s:
+        from license_service.db.models import Platform as PlatformRow
+        row = s.get(PlatformRow, platform.client_id)
+        assert row is not None
+        row.jwks_uri = jwks_uri
+    code = callback(login(holder_app, platform, representative))["code"]
+    token_url = holder_runtime.settings.public_base_url + "/oidc/token"
+    now = int(clock.time())
+    good = {"iss": platform.client_id, "sub": platform.client_id, "aud": token_url, "jti": secrets.token_hex(8),
+            "iat": now, "exp": now + 60}
+
+    def exchange(claims: dict[str, Any], *, header: dict[str, Any] | None = None, signer: Any = key) -> Any:
+        assertion = jwt.encode(header or {"alg": "ES256", "kid": "platform-1"}, claims, signer,
+                               algorithms=["ES256", "HS256"])
+        return platform.http.post("/oidc/token", data={
+            "grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+            "code_verifier": platform.verifier, "client_assertion": assertion,
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"})
+
+    bad = [{**good, "aud": "https://elsewhere.example/token"}, {**good, "exp": now - 120},
+           {**good, "iss": "plt_" + "2" * 20}, {k: v for k, v in good.items() if k != "exp"},
+           {k: v for k, v in good.items() if k != "jti"}]
+    for claims in bad:
+        r = exchange({**claims, "jti": secrets.token_hex(8)} if "jti" in claims else claims)
+        assert (r.status_code, r.json()["error"]) == (401, "invalid_client"), (claims, r.text)
+    r = exchange({**good, "jti": secrets.token_hex(8)}, header={"alg": "HS256", "kid": "platform-1"},
+                 signer=OctKey.import_key(b"k" * 32))
+    assert (r.status_code, r.json()["error"]) == (401, "invalid_client")
+    r = exchange({**good, "aud": holder_runtime.settings.public_base_url})  # the issuer as audience will do
+    assert r.status_code == 200, r.text
+
+
+# -- exchanges that arrive together share one transaction (login.exchange.ExchangeBatches) ------------
+def _stored_codes(runtime: IssuingRuntime, platform: Platform, uscc: str, n: int) -> list[str]:
+    """``n`` codes for ``platform`` stored as the authorize step stores them (for the legal representative)."""
+    from license_service.db.models import Holder
+    from license_service.login.provider import CODE_TTL
+
+    at = datetime.now(UTC)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(platform.verifier.encode()).digest()).rstrip(b"=").decode()
+    codes = [secrets.token_urlsafe(36) for _ in range(n)]
+    with runtime.write_sessions.begin() as s:
+        holder_id = s.execute(select(Holder.holder_id).where(Holder.uscc == uscc,
+                                                             Holder.role == "legal_representative")).scalar_one()
+        for code in codes:
+            s.add(AuthorizationCode(code_sha256=hashlib.sha256(code.encode()).hexdigest(), client_id=platform.client_id,
+                                    redirect_uri=REDIRECT, scope="openid", nonce=platform.nonce,
+                                    code_challenge=challenge, code_challenge_method="S256", holder_id=holder_id,
+                                    share_name=0, auth_time=at, login_id=secrets.token_hex(16), created_at=at,
+                                    expires_at=at + CODE_TTL, used_at=None))
+    return codes
+
+
+def _spent(runtime: IssuingRuntime, code: str) -> bool:
+    with runtime.sessions() as s:
+        row = s.get(AuthorizationCode, hashlib.sha256(code.encode()).hexdigest())
+        assert row is not None
+        return row.used_at is not None
+
+
+def test_exchanges_arriving_together(holder_app: FastAPI, holder_runtime: IssuingRuntime, platform: Platform,
+                                     representative: Phone, company: dict[str, Any]) -> None:
+    """Gathered in one turn of the event loop, exchanged in one transaction, each answered as it would be
+    alone: good codes get tokens, a code presented twice in the batch is refused and revokes what the
+    first gave, a wrong verifier is refused and spends its code; all of it committed."""
+    import asyncio
+
+    from license_service.errors import TokenRequestRefused
+    from license_service.login.exchange import ExchangeBatches
+
+    codes = _stored_codes(holder_runtime, platform, company["uscc"], 4)
+    auth = "Basic " + base64.b64encode(f"{platform.client_id}:{platform.secret}".encode()).decode()
+
+    def form(code: str, verifier: str | None = None) -> dict[str, str]:
+        return {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                "code_verifier": verifier or platform.verifier}
+
+    batches = ExchangeBatches(holder_app.state.login_pages.exchange, lambda: datetime.now(UTC))
+    forms = [form(codes[0]), form(codes[1]), form(codes[1]), form(codes[2], secrets.token_urlsafe(48)), form(codes[3])]
+
+    async def together() -> list[Any]:
+        return await asyncio.gather(*(batches.exchange(f, auth) for f in forms), return_exceptions=True)
+
+    first, second, replay, wrong, last = asyncio.run(together())
+    for good in (first, second, last):
+        assert isinstance(good, dict) and check_id_token(platform, good["id_token"])["sub"]
+    assert isinstance(replay, TokenRequestRefused) and replay.code == "invalid_grant"
+    assert isinstance(wrong, TokenRequestRefused) and wrong.code == "invalid_grant"
+    assert all(_spent(holder_runtime, c) for c in codes)
+
+    def info(token: str) -> int:
+        return int(platform.http.get("/oidc/userinfo", headers={"Authorization": f"Bearer {token}"}).status_code)
+
+    assert info(first["access_token"]) == info(last["access_token"]) == 200
+    assert info(second["access_token"]) == 401  # revoked by the replay in the same batch
+
+
+def test_one_exchange_failing_leaves_the_batch_standing(holder_app: FastAPI, holder_runtime: IssuingRuntime,
+                                                        platform: Platform, representative: Phone,
+                                                        company: dict[str, Any]) -> None:
+    """Our own fault in one exchange of a batch (the ID-token signer refuses, as an HSM may) rolls back
+    its savepoint only: its code stays unspent for a retry, the others are committed."""
+    from license_service.login.exchange import CodeExchange
+    from license_service.login.provider import JwksFetcher
+    from signing.errors import SigningError
+
+    real = holder_runtime.signers.id_token_signer()
+    calls = {"n": 0}
+
+    class RefusesTheSecond:
+        kid, public_jwk = real.kid, real.public_jwk
+
+        def sign_es256(self, signing_input: bytes) -> bytes:
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise SigningError("the HSM refused")
+            return real.sign_es256(signing_input)
+
+    exchanger = CodeExchange(holder_runtime.engine, issuer=holder_runtime.settings.public_base_url,
+                             id_token_signer=RefusesTheSecond, jwks_fetcher=JwksFetcher())
+    codes = _stored_codes(holder_runtime, platform, company["uscc"], 3)
+    auth = "Basic " + base64.b64encode(f"{platform.client_id}:{platform.secret}".encode()).decode()
+    results = exchanger.exchange_many([({"grant_type": "authorization_code", "code": c, "redirect_uri": REDIRECT,
+                                         "code_verifier": platform.verifier}, auth) for c in codes],
+                                      at=datetime.now(UTC))
+    assert isinstance(results[0], dict) and isinstance(results[2], dict)
+    assert isinstance(results[1], SigningError)
+    assert [_spent(holder_runtime, c) for c in codes] == [True, False, True]
+    assert platform.exchange(codes[1]).status_code == 200  # the retry gets its tokens
