@@ -62,4 +62,5 @@ class LocalTimeStamper(DummyTimeStamper):
 def _signing_certificate(cert_der: bytes) -> bytes:
     """The TSA certificate's signing-certificate attribute value (RFC 2634 s.5.4), encoded once: built
     from parts, asn1crypto re-encodes it many times over on every token."""
-    return general.as_signing_certificate(asn1_x509.Certificate.load(cert_der)).dump()
+    der: bytes = general.as_signing_certificate(asn1_x509.Certificate.load(cert_der)).dump()
+    return der
