@@ -27,8 +27,8 @@ from .db.models import (
 )
 from .urls import pdf_url, verify_url
 
-__all__ = ["LicenseRow", "Registry", "StoredPdf", "current_license", "entity_view", "former_names", "license_by_serial",
-           "license_by_version", "license_view"]
+__all__ = ["LicenseRow", "Registry", "StoredPdf", "current_license", "entity_view", "former_names", "issued_pdf",
+           "license_by_serial", "license_by_version", "license_view"]
 
 
 def _iso(v: date | datetime | None) -> str | None:
@@ -187,6 +187,7 @@ _WITH_ENTITY = select(_LV, _ME.c.status.label("entity_status"), _ME.c.current_ve
 _BY_SERIAL = _WITH_ENTITY.where(_LV.c.serial == bindparam("key"))
 _BY_VERSION = _WITH_ENTITY.where((_LV.c.uscc == bindparam("key")) & (_LV.c.version == bindparam("version")))
 _CURRENT_OF = _WITH_ENTITY.where((_LV.c.uscc == bindparam("key")) & (_LV.c.version == _ME.c.current_version))
+_BY_PDF = select(_LV.c.uscc, _LV.c.serial).where(_LV.c.pdf_sha256 == bindparam("key"))
 _SIBLINGS = select(_LV.c.license_id, _LV.c.version, _LV.c.status, _LV.c.issued_at, _LV.c.token, _LV.c.qr_token,
                    _LV.c.record
                    ).where(_LV.c.uscc == bindparam("key"))
@@ -234,3 +235,10 @@ def license_by_version(c: Connection, uscc: str, version: int) -> LicenseRow | N
 def current_license(c: Connection, uscc: str) -> LicenseRow | None:
     """The entity's current license version."""
     return _lookup(c, _CURRENT_OF, uscc)
+
+
+def issued_pdf(c: Connection, sha256: str) -> tuple[str, str] | None:
+    """The USCC and serial of the license version whose PDF as issued has this SHA-256 (hex), if any
+    (``license_versions.pdf_sha256``, indexed since migration 0010)."""
+    row = c.execute(_BY_PDF, {"key": sha256}).first()
+    return (row.uscc, row.serial) if row is not None else None

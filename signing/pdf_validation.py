@@ -28,7 +28,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from .lta_validation import LTA_ONLY_DIFF_POLICY, later_revision_problem, revision_end, validate_lta
 
-__all__ = ["TOKEN_PREFIX", "PdfFindings", "load_roots", "validate_license_pdf"]
+__all__ = ["TOKEN_PREFIX", "PdfFindings", "load_roots", "revoked_before", "validate_license_pdf"]
 
 TOKEN_PREFIX = "elicense-token:"
 
@@ -72,6 +72,10 @@ class PdfFindings:
     #: the signer's certificate was revoked (key compromise) at or before the time the seal's trusted
     #: timestamp proves (or, with no trusted timestamp, at all): the CRL's revocation time
     signer_revoked_at: datetime | None = None
+    #: the file is byte for byte a document the registry recorded as issued, and these findings come
+    #: from ``issued_seal.IssuedSeal`` (what depends on the time and revocation, checked again) rather
+    #: than from pyHanko's analysis of the bytes
+    issued_copy: bool = False
 
 
 def _token(reader: PdfFileReader, revision: int) -> str | None:
@@ -148,12 +152,12 @@ def validate_license_pdf(data: bytes, roots: list[asn1_x509.Certificate], *, at:
         signed_at=ts.timestamp if ts is not None else st.signer_reported_dt,
         token=token, long_term=lta.passed if lta else None, long_term_reason=lta.reason if lta else None,
         sealed_length=_sealed_length(sig.byte_range), issued_length=issued_length, revision_problem=problem,
-        signer_revoked_at=_revoked_before(st.signing_cert, ts.timestamp if ts is not None and ts.trusted else None,
+        signer_revoked_at=revoked_before(st.signing_cert, ts.timestamp if ts is not None and ts.trusted else None,
                                           crls),
     )
 
 
-def _revoked_before(cert: asn1_x509.Certificate | None, signed_at: datetime | None,
+def revoked_before(cert: asn1_x509.Certificate | None, signed_at: datetime | None,
                     crls: Sequence[bytes]) -> datetime | None:
     """When ``cert`` was revoked, if a CRL of its issuer lists it as revoked at or before ``signed_at``
     (what it signed before its compromise stays good; without a trusted signing time, nothing does)."""

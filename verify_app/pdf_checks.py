@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from license_service.reasons import Reason, lta_reason
+from signing.issued_seal import IssuedSeal
 from signing.keys.api import PublicKeys
 from signing.pdf_validation import PdfFindings, load_roots, validate_license_pdf
 
@@ -28,6 +29,10 @@ _CHANGED = {
 
 
 def _integrity(f: PdfFindings) -> Check:
+    if f.issued_copy:
+        return Check(Reason.PDF_INTACT, "byte for byte the document issued (its SHA-256 is the one the registry "
+                                        "recorded): its signed bytes and signature are those sealed, so only "
+                                        "what can change since was checked again (trust, timestamp, signer status)")
     if f.intact and f.valid:
         return Check(Reason.PDF_INTACT)
     if not f.intact:
@@ -115,6 +120,10 @@ class PdfChecker:
     def _roots(self) -> list[Any]:
         return load_roots(self._keys.roots_pem())
 
+    @cached_property
+    def _issued(self) -> IssuedSeal:
+        return IssuedSeal(self._roots)
+
     def _crls(self) -> tuple[bytes, ...]:
         fetched, crls = self._crl_cache
         if time.monotonic() - fetched > _CRL_TTL:
@@ -125,3 +134,9 @@ class PdfChecker:
     def validate(self, data: bytes, *, at: datetime) -> PdfFindings:
         """pyHanko's validation of a license PDF at time ``at``."""
         return validate_license_pdf(data, self._roots, at=at, crls=self._crls())
+
+    def issued(self, data: bytes, *, at: datetime) -> PdfFindings | None:
+        """The findings for ``data`` known to be byte for byte a PDF we issued (``issued_seal``): only
+        its chains at ``at`` and its signer's revocation checked; None if they do not all hold, or
+        the seal cannot be read so (then :meth:`validate`)."""
+        return self._issued.findings(data, at=at, crls=self._crls())

@@ -90,13 +90,16 @@ class VerificationReport:
     #: the JSON of everything but the times (:meth:`json_bytes`), shared by the reports of the same
     #: checks and views (``again``): it is built once, not per request
     _timeless: bytes | None = field(default=None, repr=False, compare=False)
+    #: for a PDF, how its seal was checked: ``issued_copy`` (byte for byte the document issued, only
+    #: what can change since checked again) or ``full`` (pyHanko's validation); None for other reports
+    pdf_validation: str | None = None
 
     def again(self, at: datetime) -> VerificationReport:
         """The same checks and views as of ``at`` (they are shared, never mutated)."""
         if self._timeless is None:
             self._timeless = self._timeless_json()
         return VerificationReport(self.checks, self.status, at, self.license, self.subject_uscc, self.extra,
-                                  self._timeless)
+                                  self._timeless, self.pdf_validation)
 
     @cached_property
     def verdict(self) -> Verdict:
@@ -129,6 +132,8 @@ class VerificationReport:
             # verify_app/freshness.py); an offline check says how old its status list is instead
             "status_as_of": self.checked_at.isoformat() if genuine else None,
         }
+        if self.pdf_validation is not None:
+            out["pdf_validation"] = self.pdf_validation
         if genuine:
             out.update(self.extra)
         return out

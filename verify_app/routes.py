@@ -129,6 +129,11 @@ class ReportOut(BaseModel):
                                                        "from was current (live: the time of the check)")
     log: LogEvidenceOut | None = None
     presentation: PresentationOut | None = Field(None, description="for a presentation (亮照): who showed it")
+    pdf_validation: Literal["issued_copy", "full"] | None = Field(
+        None, description="for a PDF, how its seal was checked: issued_copy = byte for byte the document issued (its "
+                          "SHA-256 is the one the registry recorded), so only what can change since issuance was "
+                          "checked again (the signer's and timestamp authority's chains, the signer's revocation); "
+                          "full = pyHanko's full validation")
 
 
 class HandleIn(BaseModel):

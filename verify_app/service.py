@@ -21,10 +21,17 @@ from license_service.domain.uscc import Uscc
 from license_service.log.reader import LogReader
 from license_service.log.witnessed import WitnessPolicy
 from license_service.reasons import ENTITY_STATUS, LICENSE_STATUS, Reason
-from license_service.registry import current_license, former_names, license_by_serial, license_by_version
+from license_service.registry import (
+    current_license,
+    former_names,
+    issued_pdf,
+    license_by_serial,
+    license_by_version,
+)
 from license_service.urls import token_of
 from signing.compact_tokens import CompactClaims, CompactVerifier, is_compact
 from signing.keys.api import PublicKeys
+from signing.pdf_validation import PdfFindings
 from signing.tokens import CachingVerifier, InvalidToken
 
 from . import details
@@ -38,12 +45,16 @@ from .report import Check, VerificationReport, genuine
 __all__ = ["VerificationService"]
 
 _CHANGES_READ = 1_000  # leaves read to learn which entities changed; past that, forget everything
+#: a verified token's first two checks (checks are immutable: built once, not per verification)
+_SIGNED = (Check(Reason.KEY_KNOWN), Check(Reason.TOKEN_SIGNATURE_OK))
 
 
 class VerificationService:
     def __init__(self, engine: Engine, sessions: sessionmaker[Session], keys: PublicKeys, base_url: str,
                  recorder: VerificationRecorder, log: LogReader, policy: WitnessPolicy | None = None,
-                 grace_seconds: float = 0.0) -> None:
+                 grace_seconds: float = 0.0, *, pdf_digest_lookup: bool = True) -> None:
+        """``pdf_digest_lookup`` False sends every PDF through the full validation (benchmarks and
+        tests compare the two paths with it)."""
         self._engine = engine
         self._sessions = sessions
         self._log = log
@@ -55,6 +66,7 @@ class VerificationService:
         self._tokens = CachingVerifier(keys.token_keyring(), low_s=False)
         self._compact = CompactVerifier(keys.token_keyring())  # the QR code's form (issue 13): low S only
         self._pdfs = PdfChecker(keys)
+        self._pdf_digest_lookup = pdf_digest_lookup
         self.evidence = LogEvidence(sessions, log, keys, policy, grace_seconds)
         self.registry = RegistryCache(Generation(engine), self._changed)
 
@@ -95,13 +107,12 @@ class VerificationService:
         the same reason codes), and the shape of its claims."""
         try:
             if is_compact(token):
-                return [Check(Reason.KEY_KNOWN), Check(Reason.TOKEN_SIGNATURE_OK)
-                        ], self._compact.verify(token)  # its claims are well formed once it verifies
+                return [*_SIGNED], self._compact.verify(token)  # its claims are well formed once it verifies
             claims = self._tokens.verify(token, at=at)
         except InvalidToken as e:
             reason = Reason.of(e.reason)
             return [Check(reason, details.token_refused(reason, token, self._tokens.keyring))], None
-        checks = [Check(Reason.KEY_KNOWN), Check(Reason.TOKEN_SIGNATURE_OK)]
+        checks = [*_SIGNED]
         bad = malformed_claims(claims)
         if bad:
             checks.append(Check(Reason.CLAIMS_MALFORMED, f"missing or mistyped: {', '.join(bad)}"))
@@ -168,36 +179,76 @@ class VerificationService:
 
     # -- PDFs -----------------------------------------------------------------------------------
     def verify_pdf(self, data: bytes, *, at: datetime) -> VerificationReport:
-        """A license PDF: pyHanko's checks, then its embedded token, then token-PDF-registry agreement."""
+        """A license PDF: its seal, then its embedded token, then token-PDF-registry agreement, the
+        verdict resting on the registry's status and the log as for a token.
+
+        Two paths to the seal's checks; the report's ``pdf_validation`` names the one taken. A file
+        whose SHA-256 is the one the registry recorded for a license version when it issued it is that
+        document byte for byte: ``issued_copy`` re-checks only what can have changed since issuance
+        (the signer's and the timestamp authority's chains at ``at``, the signer's revocation:
+        ``signing.issued_seal``, whose docstring gives the argument) and takes the token from that
+        registry row, the one the document carries. Every other file - an altered or re-saved copy,
+        a long-term form (its document timestamps and validation data are what prove it), a version
+        issued by a pipeline that recorded no digest - and any issued copy that path does not accept
+        (an expired or untrusted chain, a signer revoked for compromise) gets pyHanko's ``full``
+        validation. Token, registry, status and log checks are the same on both paths."""
+        digest = hashlib.sha256(data).hexdigest()
+        if self._pdf_digest_lookup:
+            report = self._verify_issued_copy(data, digest, at)
+            if report is not None:
+                return report
         findings = self._pdfs.validate(data, at=at)
+        return self._pdf_report(findings, findings.token, data, digest, at)
+
+    def _verify_issued_copy(self, data: bytes, digest: str, at: datetime) -> VerificationReport | None:
+        """The report on a file byte for byte a license version's PDF as issued; None when it is not
+        one, or its seal is not accepted as of ``at`` without the full validation."""
+        with self._engine.connect() as c:
+            named = issued_pdf(c, digest)
+        if named is None:
+            return None
+        found = self._find(*named)
+        if found is None or found.lic.pdf_sha256 != digest:  # the registry changed since the lookup
+            return None
+        findings = self._pdfs.issued(data, at=at)
+        if findings is None:
+            return None
+        return self._pdf_report(findings, str(found.lic.token), data, digest, at)
+
+    def _pdf_report(self, findings: PdfFindings, token: str | None, data: bytes, digest: str,
+                    at: datetime) -> VerificationReport:
+        """The report on ``data`` (SHA-256 ``digest``) from its seal's ``findings`` and the ``token``
+        its seal's revision carries."""
+        path = "issued_copy" if findings.issued_copy else "full"
         checks = checks_of(findings, len(data))
-        if findings.token is None:
+        if token is None:
             checks.append(Check(Reason.PDF_TOKEN_MISSING, "no token can be read from a file that is not a readable "
                                                            "signed PDF" if findings.malformed else
                                                            "the signed revision's document information has no "
                                                            "elicense-token keyword"))
-            return VerificationReport(checks, None, at)
-        token_checks, claims = self._token_checks(findings.token, at)
+            return VerificationReport(checks, None, at, pdf_validation=path)
+        token_checks, claims = self._token_checks(token, at)
         checks += token_checks
         if claims is None:
-            return VerificationReport(checks, None, at)
-        more, found = self._registry_checks(claims, self._find_named(claims), findings.token)
+            return VerificationReport(checks, None, at, pdf_validation=path)
+        more, found = self._registry_checks(claims, self._find_named(claims), token)
         checks += more
         if found is not None:
             # A long-term form (proven, and after the seal nothing but DSS updates and document
             # timestamps) is the document as issued, its whole revision byte for byte, then those
             # updates: that revision is what the registry holds. Anything else is compared whole.
-            issued = data
+            what = "the file"
             if findings.long_term and findings.unmodified and findings.issued_length is not None:
-                issued = data[:findings.issued_length]
-            digest = hashlib.sha256(issued).hexdigest()
-            what = "its issued revision" if issued is not data else "the file"
+                digest = hashlib.sha256(data[:findings.issued_length]).hexdigest()
+                what = "its issued revision"
             checks.append(Check(Reason.PDF_MATCHES_REGISTRY, f"{what} is the document issued (SHA-256 {digest[:16]}…)")
                           if digest == found.lic.pdf_sha256 else
                           Check(Reason.PDF_REGISTRY_MISMATCH, f"{what} has SHA-256 {digest[:16]}…; the document issued "
                                 f"as version {found.lic.version} of license {found.lic.serial} has "
                                 f"{found.lic.pdf_sha256[:16]}…"))
-        return self._report(checks, found, at)
+        report = self._report(checks, found, at)
+        report.pdf_validation = path
+        return report
 
     # -- entities -------------------------------------------------------------------------------
     def verify_entity(self, uscc: Uscc, name: str | None, *, at: datetime) -> VerificationReport:

@@ -92,7 +92,8 @@ class LicenseVersion(Base):
     token: Mapped[str] = mapped_column(Text)  # form 1 (signing/tokens.py): the API's and the PDF's
     # form 2 (signing/compact_tokens.py), what the QR code carries; None for versions issued before it
     qr_token: Mapped[str | None] = mapped_column(Text)
-    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    # the SHA-256 of the PDF as issued; indexed: the verifier finds an uploaded file's license by it
+    pdf_sha256: Mapped[str] = mapped_column(String(64), index=True)
     event_id: Mapped[str] = mapped_column(String(128))
     superseded_by: Mapped[str | None] = mapped_column(String(96))
     leaf_index: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # its issuance leaf in the log

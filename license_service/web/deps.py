@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from ..access import Principal, verify_access_token
 from ..domain.uscc import Uscc
@@ -95,9 +96,23 @@ async def json_body(request: Request, model: type[M]) -> M:
     machinery costs more than the work (declare the body with :func:`json_body_spec`). Errors are
     the same 422 problem+json as FastAPI's own."""
     try:
-        return model.model_validate_json(await request.body())
+        return model.model_validate_json(await _body(request))
     except ValidationError as e:
         raise RequestValidationError([{**err, "loc": ("body", *err["loc"])} for err in e.errors()]) from None
+
+
+async def _body(request: Request) -> bytes:
+    """The request's whole body, read straight from ``receive`` (``Request.body`` goes through an
+    async generator, 8 us against 2: a twentieth of a token verification). A client that goes away
+    is :class:`ClientDisconnect`, as there."""
+    chunks = []
+    while True:
+        message = await request.receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def json_body_spec(model: type[BaseModel]) -> dict[str, Any]:

@@ -91,6 +91,7 @@ def test_the_verification_api_accepts_the_long_term_form_and_refuses_it_altered(
     rep = verifier.post("/api/v1/verify/pdf", files={"file": ("l.pdf", lta, "application/pdf")}).json()
     assert rep["verdict"] == "valid", rep
     assert {c["name"]: c["reason"] for c in rep["checks"]}["long_term"] == "pdf.long_term_ok"
+    assert rep["pdf_validation"] == "full"  # its document timestamps and validation data prove it
     # the registry's digest is of the form as issued: the long-term form is recognised by its seal
     issued_length = len(_pdf(registrar, lic))
     flipped = bytearray(lta)  # a byte of the validation data the document timestamp covers

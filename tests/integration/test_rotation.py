@@ -110,6 +110,7 @@ def test_pdf_signer_rotation(home: Path) -> None:
     for pdf in (before_pdf, after_pdf):
         report = verifier.verify_pdf(pdf, at=now)
         assert report.verdict.value == "valid", [c for c in report.checks if not c.ok]
+        assert report.pdf_validation == "issued_copy"  # the retired signer's chain is still trusted
     assert before_lic["version"] == 1
 
 
@@ -128,9 +129,11 @@ def test_a_pdf_signer_revoked_for_compromise_fails_what_it_sealed_afterwards(hom
     _, verifier = _start(home)
     now = datetime.now(UTC)
     assert verifier.verify_pdf(before, at=now).verdict.value == "valid"
-    report = verifier.verify_pdf(after, at=now)
+    assert verifier.verify_pdf(before, at=now).pdf_validation == "issued_copy"
+    report = verifier.verify_pdf(after, at=now)  # issued and recorded, yet sealed after the compromise
     assert report.verdict.value == "invalid"
     assert _reason(report, "signer_status") == "pdf.signer_compromised"
+    assert report.pdf_validation == "full"  # the issued-copy path leaves a revoked signer to pyHanko
     # the dev PKI's OCSP responder says the same
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
