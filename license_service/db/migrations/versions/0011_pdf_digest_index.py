@@ -4,16 +4,16 @@ Every license version has stored the SHA-256 of its PDF as issued (``pdf_sha256`
 index lets ``POST /api/v1/verify/pdf`` look a file up by it (the fast path for issued copies).
 Not unique: the column is briefly empty while a version is being issued.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
 
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
