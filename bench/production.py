@@ -114,8 +114,10 @@ def _issue(server: Server, bodies: list[dict[str, Any]]) -> tuple[float, list[fl
 def _reissue_rate(url: str, env: dict[str, str], home: Path, campaign: str, workers: int) -> float:
     r = subprocess.run([ELICENSE, "reissue", "--all", "--campaign", campaign, "--workers", str(workers)],
                        env=env, cwd=home, capture_output=True, text=True, timeout=1800)
-    assert r.returncode == 0, r.stdout + r.stderr
     with psycopg.connect(url) as c:
+        failures = c.execute("SELECT uscc, detail FROM reissue_items WHERE campaign = %s AND outcome = 'failed'",
+                             (campaign,)).fetchall()
+        assert r.returncode == 0, r.stdout + r.stderr + "".join(f"\n  {u}: {d}" for u, d in failures)
         n, first, last = c.execute("SELECT count(*), min(finished_at), max(finished_at) FROM reissue_items "
                                    "WHERE campaign = %s AND outcome = 'issued'", (campaign,)).fetchone()
     return float((n - 1) / (last - first).total_seconds())
@@ -141,6 +143,9 @@ def _round(n: int, events: list[dict[str, Any]], home: Path) -> dict[str, Any]:
                     b["event_id"] = f"B-{uuid.uuid4().hex}"
                 results[f"issue{workers}"], results[f"cores{workers}"] = _issue(server, bodies)
                 results[f"rss{workers}"] = _peak_rss_mb(_server_pids(server.proc.pid))  # type: ignore[union-attr]
+                # shown now: the re-issuance below may fail, and the live figures stand on their own
+                print(f"  live issuance, serve --workers {workers}: {results[f'issue{workers}']:5.1f} licenses/s, "
+                      f"peak RSS per worker {results[f'rss{workers}']} MB", file=sys.stderr)
             finally:
                 server.stop()
             results[f"reissue{workers}"] = _reissue_rate(url, server.env, server.home, f"bench-{workers}", workers)
