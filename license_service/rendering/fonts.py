@@ -4,6 +4,11 @@ reportlab embeds subset TrueType fonts fast but cannot load CFF (OpenType/PS) fo
 TrueType: WenQuanYi Micro Hei for the common hanzi, then HanaMin A (BMP incl. CJK Ext-A) and
 HanaMin B (plane 2: Ext-B and beyond, e.g. 𠮷 U+20BB7). Every character is checked against the
 fonts' cmaps before rendering: a character no font can draw is refused, never printed as a blank.
+
+Memory (see docs/benchmarks.md): only the primary face is loaded at start-up. The fallback faces --
+each 23-31 MB of file and as much again in reportlab's per-glyph tables -- serve the rare characters
+the common face lacks, so of them only the cmap and metrics are read (:mod:`.truetype`) until a text
+needs one; every face is read through a memory map.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics, ttfonts
 
 from ..domain.errors import FieldError
+from .truetype import CodePoints, MappedTTFont, summary
 
 __all__ = ["DEFAULT_FONT_FILES", "FontSet", "UnrenderableText"]
 
@@ -60,31 +66,40 @@ class UnrenderableText(FieldError):
 @dataclass(frozen=True)
 class _Face:
     name: str
-    cmap: frozenset[int]
+    path: str
+    index: int
+    cmap: CodePoints | frozenset[int]
 
 
 class FontSet:
-    """An ordered chain of TrueType faces registered with reportlab (loaded once per process)."""
+    """An ordered chain of TrueType faces registered with reportlab (each loaded once per process, the
+    fallback faces on first need)."""
 
     def __init__(self, files: Sequence[tuple[str, int]] = DEFAULT_FONT_FILES) -> None:
+        """Raises ``FileNotFoundError`` naming a missing font file."""
         faces = []
         ascent = descent = 0.0
+        self._ready: set[str] = set()
+        self._loading = threading.Lock()
         for i, (path, index) in enumerate(files):
             name = f"ELicenseF{i}-{Path(path).stem}"
-            try:
-                font = pdfmetrics.getFont(name)
-            except KeyError:
-                if not Path(path).exists():
-                    raise FileNotFoundError(
-                        f"font {path} is missing: install Debian's fonts-wqy-microhei and fonts-hanazono"
-                    ) from None
-                font = ttfonts.TTFont(name, path, subfontIndex=index)
-                pdfmetrics.registerFont(font)
-            faces.append(_Face(name, frozenset(font.face.charToGlyph)))
-            ascent = max(ascent, font.face.ascent / 1000)
-            descent = max(descent, -font.face.descent / 1000)
+            if not Path(path).exists():
+                raise FileNotFoundError(
+                    f"font {path} is missing: install Debian's fonts-wqy-microhei and fonts-hanazono"
+                )
+            known = summary(path, index)
+            if known is None:  # a cmap format read only by reportlab: load the face now
+                face = self._load(name, path, index).face
+                cmap: CodePoints | frozenset[int] = frozenset(c for c, g in face.charToGlyph.items() if g)
+                top, bottom = face.ascent, face.descent
+            else:
+                cmap, top, bottom = known.cmap, known.ascent, known.descent
+            faces.append(_Face(name, path, index, cmap))
+            ascent = max(ascent, top / 1000)
+            descent = max(descent, -bottom / 1000)
         self._faces = tuple(faces)
-        self._cache: dict[str, str | None] = {}
+        self._load(faces[0].name, faces[0].path, faces[0].index)  # the primary draws nearly everything
+        self._cache: dict[str, _Face | None] = {}
         self._advances: dict[str, float] = {}
         #: the highest ascent and deepest descent of the faces (em): a line's ink lies within
         #: [baseline - descent * size, baseline + ascent * size]
@@ -94,24 +109,52 @@ class FontSet:
         #: subsetting state on the (process-wide) font objects, and two documents at once corrupt it.
         self.lock = threading.Lock()
 
+    def _load(self, name: str, path: str, index: int) -> ttfonts.TTFont:
+        """The face registered with reportlab under ``name``, loading it if no FontSet has (fonts are
+        process-wide: reportlab's registry holds them)."""
+        with self._loading:
+            if name in pdfmetrics.getRegisteredFontNames():
+                font = pdfmetrics.getFont(name)
+            else:
+                font = MappedTTFont(name, path, index)
+                pdfmetrics.registerFont(font)
+            self._ready.add(name)
+            return font
+
+    @property
+    def loaded(self) -> tuple[str, ...]:
+        """The faces this set has made ready for drawing so far, in chain order."""
+        return tuple(f.name for f in self._faces if f.name in self._ready)
+
     @property
     def primary(self) -> str:
         return self._faces[0].name
 
-    def face_for(self, ch: str) -> str | None:
-        """The first face that has a glyph for ``ch`` (whitespace: the primary face)."""
+    def _find(self, ch: str) -> _Face | None:
+        """The first face that has a glyph for ``ch`` (whitespace: the primary face), loaded or not."""
         try:
             return self._cache[ch]
         except KeyError:
             pass
         cp = ord(ch)
-        found = self.primary if ch.isspace() else next((f.name for f in self._faces if cp in f.cmap), None)
+        found = self._faces[0] if ch.isspace() else next((f for f in self._faces if cp in f.cmap), None)
         self._cache[ch] = found
         return found
 
+    def face_for(self, ch: str) -> str | None:
+        """The first face that has a glyph for ``ch`` (whitespace: the primary face), loaded for
+        drawing and measuring (a fallback face on the first character that needs it)."""
+        face = self._find(ch)
+        if face is None:
+            return None
+        if face.name not in self._ready:
+            self._load(face.name, face.path, face.index)
+        return face.name
+
     def missing(self, text: str) -> str:
-        """The distinct characters of ``text`` that no face can draw, in order of appearance."""
-        return "".join(dict.fromkeys(c for c in text if self.face_for(c) is None))
+        """The distinct characters of ``text`` that no face can draw, in order of appearance (loads
+        nothing: the cmaps are known from start-up)."""
+        return "".join(dict.fromkeys(c for c in text if self._find(c) is None))
 
     def runs(self, text: str) -> list[tuple[str, str]]:
         """Split ``text`` into (face, substring) runs. Characters without a face must have been

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from license_service.config import Settings
 from license_service.db.engine import make_engine
 from license_service.db.migrate import (
+    _SCRIPTS,
     SchemaNotCurrent,
     current_revision,
     head_revision,
@@ -42,6 +44,7 @@ def test_upgrade_gives_the_models_schema(empty_url: str) -> None:
     upgrade(engine)
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == current_revision(engine)
         diff = compare_metadata(MigrationContext.configure(
             conn, opts={"compare_type": True, "include_object": include_object}), Base.metadata)
     assert diff == [], diff
@@ -65,3 +68,29 @@ def test_cli_db_upgrade(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert f"empty -> {head_revision()}" in r.stdout
     assert current_revision(make_engine(url)) == head_revision()
+
+
+def test_the_head_is_the_one_alembic_finds() -> None:
+    scripts = ScriptDirectory(str(_SCRIPTS))
+    assert head_revision() == scripts.get_current_head()
+    assert len(list(scripts.walk_revisions())) == len(list((_SCRIPTS / "versions").glob("*.py")))
+
+
+def test_a_worker_on_a_current_schema_never_imports_alembic(tmp_path: Path, keys_dir: Path) -> None:
+    """The check is two strings compared; Alembic and Mako would be 11 MB more in every worker."""
+    url = f"sqlite:///{tmp_path}/current.db"
+    upgrade(make_engine(url))
+    worker = (
+        "import sys\n"
+        "from devapp import create_app\n"
+        "from license_service.config import Settings\n"
+        "from license_service.runtime.issuing import IssuingRuntime\n"
+        f"settings = Settings(database_url={url!r}, keys_dir={str(keys_dir)!r})\n"
+        "runtime = IssuingRuntime.build(settings)\n"
+        "from fastapi.testclient import TestClient\n"
+        "assert TestClient(create_app(settings, runtime)).get('/readyz').status_code == 200\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako'}))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", worker], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
