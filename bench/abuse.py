@@ -1,6 +1,6 @@
 """Abuse of the token endpoint, against a baseline measured in the same run (issue 12 item 3).
 
-A real ``elicense serve`` (one worker, asyncio + httptools, SQLite) with the token endpoint's default
+A real ``elicense serve`` (one worker, uvloop + httptools, SQLite) with the token endpoint's default
 limits (per source address, refusals answered after a pause; failed authentications per client id).
 A legitimate client, from its own loopback address (127.0.0.2) with a token it got before, posts
 registrations one at a time and now and then asks for a new token. Its latency is measured

@@ -1,6 +1,6 @@
 """Log-in (OpenID Provider) figures, against the trivial endpoint in the same run, on one core.
 
-1. Code-to-ID-token exchanges over HTTP: a real ``elicense serve --workers 1`` (one core; asyncio +
+1. Code-to-ID-token exchanges over HTTP: a real ``elicense serve --workers 1`` (one core; uvloop +
    httptools) on SQLite; wrk (on the other core) with 64 connections drives GET /healthz, then
    POST /oidc/token, each request a code never exchanged before (client_secret_basic, the PKCE
    verifier, the single-use update that also keeps the access token, the log-in rules, the claims, the
@@ -137,7 +137,7 @@ def main(seconds: int = 10) -> None:
         claims.validate(jwt.decode(tokens[i % len(tokens)], keys, algorithms=["ES256"]).claims)
     verified = n / (time.perf_counter() - t0)
 
-    print(f"machine: {os.cpu_count()} cores; server: elicense serve --workers 1 (asyncio, httptools), SQLite; "
+    print(f"machine: {os.cpu_count()} cores; server: elicense serve --workers 1 (uvloop, httptools), SQLite; "
           f"wrk -t2 -c64 -d{seconds}s on the same machine, three interleaved rounds")
     for i, (trivial, exchange) in enumerate(rounds, 1):
         print(f"round {i}:")

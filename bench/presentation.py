@@ -2,7 +2,7 @@
 
 1. QR generation, in this process: a new presentation handle stored (its SHA-256) and its QR drawn as
    the holder's page draws it (``qr_svg``), per second; and the QR alone.
-2. Redemption over HTTP: a real ``elicense serve --workers 1`` (one core; asyncio + httptools) on
+2. Redemption over HTTP: a real ``elicense serve --workers 1`` (one core; uvloop + httptools) on
    SQLite; wrk (on the other core) with 64 connections drives GET /healthz, then
    POST /api/v1/verify/presentation, each request a handle never redeemed before (the single-use
    write, the license's report, the recorded verification). Prints req/s and p50/p99 for each, the
@@ -177,7 +177,7 @@ def main(seconds: int = 10) -> None:
             Presentation.redeemed_by == f"client:{cid}")).scalar_one()
     requests = sum(round(v[0] * seconds) for _, v in rounds) + sum(round(v[0] * seconds) for *_, v in loads)
 
-    print(f"machine: {os.cpu_count()} cores; server: elicense serve --workers 1 (asyncio, httptools), SQLite; "
+    print(f"machine: {os.cpu_count()} cores; server: elicense serve --workers 1 (uvloop, httptools), SQLite; "
           f"wrk -t2 -c64 -d{seconds}s on the same machine, three interleaved rounds")
     print(f"QR generation (handle stored + QR drawn as the page draws it), one core: {made:,.0f} /s; the QR alone "
           f"{drawn:,.0f} /s; version {version} at level M (target <= 5)")

@@ -1,6 +1,6 @@
 """Verification throughput, measured against a baseline in the same run.
 
-1. HTTP: a real ``elicense serve --workers 2`` (asyncio + httptools) on SQLite; wrk with 64
+1. HTTP: a real ``elicense serve --workers 2`` (uvloop + httptools) on SQLite; wrk with 64
    connections on the same machine drives first the trivial endpoint (GET /healthz), then token
    verification (POST /api/v1/verify/token: access-token check, ES256 JWS verify, registry read,
    verification recorded). Prints req/s and p50/p99 for each, and the ratio.
@@ -227,7 +227,7 @@ def main(seconds: int = 10) -> None:
         server.wait(20)
 
     cores = os.cpu_count()
-    print(f"machine: {cores} cores; server: elicense serve --workers 2 (asyncio, httptools), SQLite; "
+    print(f"machine: {cores} cores; server: elicense serve --workers 2 (uvloop, httptools), SQLite; "
           f"wrk -t2 -c64 -d{seconds}s on the same machine, three interleaved rounds")
     for i, (trivial, verify) in enumerate(rounds, 1):
         print(f"round {i}:")

@@ -590,11 +590,6 @@ def serve(
     # JSON lines with request ids (our own access line per request replaces uvicorn's)
     uvicorn.run(factory, factory=True, host=host, port=port, workers=workers, log_config=log_config(),
                 access_log=False, timeout_graceful_shutdown=20,
-                # the standard library's event loop, not uvloop: under saturation uvloop served some
-                # connections over a second late while others went round (64 connections at ~1,200 req/s:
-                # p99 0.9 s against p50 45 ms; asyncio: p99 130 ms, the same throughput; the trivial
-                # endpoint 3% slower). Fair service is worth more than the last few per cent.
-                loop="asyncio",
                 server_header=False,  # no "server: uvicorn": what runs here is nobody's business
                 # request heads bounded where they are read (httptools has no limit of its own; h11's is this knob)
                 http="license_service.web.http_protocol:HeadLimitedHttpToolsProtocol",
