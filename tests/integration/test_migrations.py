@@ -51,6 +51,19 @@ def test_upgrade_gives_the_models_schema(empty_url: str) -> None:
     upgrade(engine)  # idempotent
 
 
+def test_postgresql_stores_the_pdfs_uncompressed_out_of_line() -> None:
+    """0012: the signed PDFs are compressed already; pglz over each one only cost the server time."""
+    with pg_database("elicense_m_") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        with engine.connect() as conn:
+            modes = conn.exec_driver_sql(
+                "SELECT c.relname, a.attstorage FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+                "WHERE a.attname = 'pdf' AND c.relname IN ('license_documents', 'long_term_forms') ORDER BY 1").all()
+        engine.dispose()
+    assert [tuple(m) for m in modes] == [("license_documents", "e"), ("long_term_forms", "e")]
+
+
 def test_services_refuse_a_schema_that_is_not_current(empty_url: str, keys_dir: Path) -> None:
     with pytest.raises(SchemaNotCurrent, match="run `elicense db upgrade`"):
         ReadRuntime.build(Settings(database_url=empty_url, keys_dir=keys_dir))
