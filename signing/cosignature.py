@@ -15,16 +15,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from .note import SIGNATURE_PREFIX, Checkpoint, NoteError, NoteVerifier, check_name, parse_checkpoint
+from .note import (
+    SIGNATURE_PREFIX,
+    Checkpoint,
+    NoteError,
+    NoteVerifier,
+    format_vkey,
+    key_id_of,
+    parse_checkpoint,
+    parse_vkey,
+)
 
 __all__ = ["COSIGNATURE_KEY_TYPE", "CosignatureVerifier", "Witnessed", "cosigned_message", "cosigner_key_id",
            "open_witnessed", "signature_lines", "split_note"]
@@ -35,7 +42,7 @@ _MAX_TIMESTAMP = 2**63 - 1
 
 def cosigner_key_id(name: str, public: bytes) -> bytes:
     """tlog-cosignature s.Format: SHA-256(name || "\\n" || 0x04 || 32-byte public key)[:4]."""
-    return hashlib.sha256(name.encode() + b"\n" + COSIGNATURE_KEY_TYPE + public).digest()[:4]
+    return key_id_of(name, public, COSIGNATURE_KEY_TYPE)
 
 
 def cosigned_message(body: str, timestamp: int) -> bytes:
@@ -82,23 +89,12 @@ class CosignatureVerifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> CosignatureVerifier:
         """Parse a cosigner vkey (signed-note s."Verifier keys" with type 0x04); checks the key ID."""
-        try:
-            name, id_hex, b64 = vkey.strip().split("+", 2)
-            raw = base64.b64decode(b64, validate=True)
-            key_id = bytes.fromhex(id_hex)
-        except (ValueError, binascii.Error):
-            raise NoteError("malformed cosigner key") from None
-        check_name(name)
-        if len(id_hex) != 8 or id_hex != id_hex.lower() or len(raw) != 33 or raw[:1] != COSIGNATURE_KEY_TYPE:
-            raise NoteError("malformed cosigner key (not an Ed25519 cosignature/v1 key, type 0x04)")
-        if cosigner_key_id(name, raw[1:]) != key_id:
-            raise NoteError("cosigner key ID does not match its key")
-        return cls(name, key_id, Ed25519PublicKey.from_public_bytes(raw[1:]))
+        return cls(*parse_vkey(vkey, COSIGNATURE_KEY_TYPE, what="cosigner",
+                               kind="an Ed25519 cosignature/v1 key, type 0x04"))
 
     @property
     def vkey(self) -> str:
-        raw = self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(COSIGNATURE_KEY_TYPE + raw).decode()}"
+        return format_vkey(self.name, self.key_id, COSIGNATURE_KEY_TYPE, self.public)
 
     def timestamp(self, body: str, signatures: Sequence[tuple[str, bytes]]) -> int | None:
         """The timestamp of this cosigner's signature over ``body`` among ``signatures`` (as

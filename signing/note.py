@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 __all__ = ["ED25519_KEY_TYPE", "SIGNATURE_PREFIX", "Checkpoint", "NoteError", "NoteVerifier", "check_name",
-           "format_checkpoint", "key_id_of", "parse_checkpoint"]
+           "format_checkpoint", "format_vkey", "key_id_of", "parse_checkpoint", "parse_vkey"]
 
 ED25519_KEY_TYPE = b"\x01"
 SIGNATURE_PREFIX = "\u2014 "  # EM DASH + space begins every signature line
@@ -24,14 +24,37 @@ class NoteError(Exception):
     """A note, key or checkpoint is malformed, or no signature verifies."""
 
 
-def key_id_of(name: str, public: bytes) -> bytes:
+def key_id_of(name: str, public: bytes, key_type: bytes = ED25519_KEY_TYPE) -> bytes:
     """signed-note: the key ID is SHA-256(name || 0x0A || type || public key)[:4]."""
-    return hashlib.sha256(name.encode() + b"\n" + ED25519_KEY_TYPE + public).digest()[:4]
+    return hashlib.sha256(name.encode() + b"\n" + key_type + public).digest()[:4]
 
 
 def check_name(name: str) -> None:
     if not name or any(c.isspace() for c in name) or "+" in name:
         raise NoteError("a key name is non-empty, with no spaces and no '+'")
+
+
+def parse_vkey(vkey: str, key_type: bytes, *, what: str, kind: str) -> tuple[str, bytes, Ed25519PublicKey]:
+    """A verifier key ``name+hex8+base64(type || 32-byte Ed25519 key)`` (signed-note s."Verifier keys";
+    tlog-cosignature's keys have type 0x04): its name, key ID (checked against the key) and key.
+    ``what`` and ``kind`` name the key in the errors."""
+    try:
+        name, id_hex, b64 = vkey.strip().split("+", 2)
+        raw = base64.b64decode(b64, validate=True)
+        key_id = bytes.fromhex(id_hex)
+    except (ValueError, binascii.Error):
+        raise NoteError(f"malformed {what} key") from None
+    check_name(name)
+    if len(id_hex) != 8 or id_hex != id_hex.lower() or len(raw) != 33 or raw[:1] != key_type:
+        raise NoteError(f"malformed {what} key (not {kind})")
+    if key_id_of(name, raw[1:], key_type) != key_id:
+        raise NoteError(f"{what} key ID does not match its key")
+    return name, key_id, Ed25519PublicKey.from_public_bytes(raw[1:])
+
+
+def format_vkey(name: str, key_id: bytes, key_type: bytes, public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return f"{name}+{key_id.hex()}+{base64.b64encode(key_type + raw).decode()}"
 
 
 @dataclass(frozen=True)
@@ -43,23 +66,11 @@ class NoteVerifier:
     @classmethod
     def from_vkey(cls, vkey: str) -> NoteVerifier:
         """Parse ``name+hex8+base64(0x01 || key)``; checks the key ID against the key."""
-        try:
-            name, id_hex, b64 = vkey.strip().split("+", 2)
-            raw = base64.b64decode(b64, validate=True)
-            key_id = bytes.fromhex(id_hex)
-        except (ValueError, binascii.Error):
-            raise NoteError("malformed verifier key") from None
-        check_name(name)
-        if len(id_hex) != 8 or id_hex != id_hex.lower() or len(raw) != 33 or raw[:1] != ED25519_KEY_TYPE:
-            raise NoteError("malformed verifier key (not an Ed25519 key)")
-        if key_id_of(name, raw[1:]) != key_id:
-            raise NoteError("verifier key ID does not match its key")
-        return cls(name, key_id, Ed25519PublicKey.from_public_bytes(raw[1:]))
+        return cls(*parse_vkey(vkey, ED25519_KEY_TYPE, what="verifier", kind="an Ed25519 key"))
 
     @property
     def vkey(self) -> str:
-        raw = self.public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return f"{self.name}+{self.key_id.hex()}+{base64.b64encode(ED25519_KEY_TYPE + raw).decode()}"
+        return format_vkey(self.name, self.key_id, ED25519_KEY_TYPE, self.public)
 
     def open(self, note: str) -> str:
         """Verify ``note`` and return its text; raises :class:`NoteError` unless a signature by this
