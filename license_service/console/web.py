@@ -52,7 +52,16 @@ from ..rendering.print_stock import FORMS, PrintJob, StockPrinter
 from ..rendering.qr import qr_svg
 from ..runtime.issuing import IssuingRuntime
 from ..web.deps import now
-from ..web.pages import LangDep, json_object, local_time, on_host, page_lang, same_origin
+from ..web.pages import (
+    LangDep,
+    end_session_cookie,
+    json_object,
+    local_time,
+    on_host,
+    page_lang,
+    same_origin,
+    set_session_cookie,
+)
 from ..web.ratelimit import TokenBucket
 from . import replacements
 from .audit_pages import day_entries, issuance_summary
@@ -167,9 +176,7 @@ def _require(pages: ConsolePages, request: Request, s: Session, csrf: str | None
 
 def _session_response(pages: ConsolePages, cookie: str) -> JSONResponse:
     response = JSONResponse({"redirect": "/console/search"})
-    # path /: a __Host- cookie must have it (RFC 6265bis s.4.1.3.2); its name keeps it apart from the holder's
-    response.set_cookie(pages.cookie, cookie, max_age=2 * 3600, httponly=True, samesite="strict", secure=pages.secure,
-                        path="/")
+    set_session_cookie(response, pages.cookie, cookie, max_age=2 * 3600, secure=pages.secure)
     return response
 
 
@@ -283,7 +290,7 @@ def sign_out(request: Request, pages: PagesDep, lang: LangDep, csrf: Annotated[s
         _require(pages, request, s, csrf)
         StaffLedger.end(s, request.cookies.get(pages.cookie))
     response = _redirect("/console/sign-in", lang)
-    response.delete_cookie(pages.cookie, path="/", secure=pages.secure, httponly=True, samesite="strict")
+    end_session_cookie(response, pages.cookie, secure=pages.secure)
     return response
 
 

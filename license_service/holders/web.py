@@ -32,7 +32,16 @@ from ..errors import AuthError, NotFound, RateLimited
 from ..rendering.qr import qr_svg
 from ..runtime.issuing import IssuingRuntime
 from ..web.deps import now
-from ..web.pages import LangDep, json_object, local_time, on_host, page_lang, same_origin
+from ..web.pages import (
+    LangDep,
+    end_session_cookie,
+    json_object,
+    local_time,
+    on_host,
+    page_lang,
+    same_origin,
+    set_session_cookie,
+)
 from ..web.ratelimit import TokenBucket
 from . import presentations
 from .passkeys import Passkeys, RelyingParty
@@ -185,8 +194,7 @@ def sign_in_options(request: Request, pages: PagesDep) -> JSONResponse:
 
 def _session_response(pages: HolderPages, cookie: str, redirect: str) -> JSONResponse:
     response = JSONResponse({"redirect": redirect})
-    response.set_cookie(pages.cookie, cookie, max_age=30 * 60, httponly=True, samesite="strict", secure=pages.secure,
-                        path="/")
+    set_session_cookie(response, pages.cookie, cookie, max_age=30 * 60, secure=pages.secure)
     return response
 
 
@@ -216,7 +224,7 @@ def sign_out(request: Request, pages: PagesDep, csrf: Annotated[str, Form()] = "
         _require(pages, request, s, csrf=csrf)
         HolderSessions.end(s, request.cookies.get(pages.cookie))
     response = _redirect("/holder/sign-in")
-    response.delete_cookie(pages.cookie, path="/", secure=pages.secure, httponly=True, samesite="strict")
+    end_session_cookie(response, pages.cookie, secure=pages.secure)
     return response
 
 

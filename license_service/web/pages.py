@@ -1,6 +1,6 @@
 """What the pages people use share (the holder's pages, the window's console, the log-in pages): the
 page's language, times as people read them, a JSON object from a script's request, the origin check
-every state-changing request passes, and the one host name passkeys are bound to."""
+every state-changing request passes, the one host name passkeys are bound to, and the session cookie."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
+from starlette.responses import Response
 
 from ..domain.china_time import CHINA
 from ..domain.errors import FieldError
 from ..errors import AuthError
 
-__all__ = ["LangDep", "json_object", "local_time", "on_host", "page_lang", "same_origin"]
+__all__ = ["LangDep", "end_session_cookie", "json_object", "local_time", "on_host", "page_lang", "same_origin",
+           "set_session_cookie"]
 
 
 def page_lang(request: Request) -> str:
@@ -60,3 +62,14 @@ def on_host(request: Request, rp_id: str, origin: str) -> RedirectResponse | Non
         return RedirectResponse(f"{origin}{request.url.path}{query}", status_code=303,
                                 headers={"Cache-Control": "no-store"})
     return None
+
+
+def set_session_cookie(response: Response, name: str, value: str, *, max_age: int, secure: bool) -> None:
+    """A signed-in session's cookie: HttpOnly, SameSite=Strict, path / (a ``__Host-`` name must have
+    it: RFC 6265bis s.4.1.3.2; each site's own name keeps the holder's and the console's apart)."""
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict", secure=secure, path="/")
+
+
+def end_session_cookie(response: Response, name: str, *, secure: bool) -> None:
+    """Sign-out: the session cookie removed with the attributes it was set with."""
+    response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite="strict")
