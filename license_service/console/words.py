@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MESSAGES", "TEXT", "message"]
+__all__ = ["ACTIONS", "MESSAGES", "TEXT", "message"]
 
 TEXT: dict[str, dict[str, Any]] = {
     "zh": {
@@ -114,6 +114,29 @@ TEXT: dict[str, dict[str, Any]] = {
         "staff_ids": "Staff ids",
     },
 }
+
+#: what a staff member did (the activity table) and what a log leaf records (the audit pages), by the
+#: code stored: (Chinese, English). A code not named here shows as it is.
+ACTIONS: dict[str, tuple[str, str]] = {
+    "enrol": ("注册通行密钥", "enrolled a passkey"), "sign_in": ("登录", "signed in"), "search": ("查询", "searched"),
+    "view": ("查看主体", "viewed an entity"), "download": ("下载执照", "downloaded a license"),
+    "print": ("打印执照", "printed"), "print.test": ("试打", "test print"),
+    "invite": ("生成持照人邀请", "invited a holder"),
+    "verify": ("核验执照", "verified a license"), "replacement.request": ("提交补发申请", "requested a replacement"),
+    "replacement.approve": ("批准补发", "approved a replacement"),
+    "replacement.reject": ("驳回补发", "rejected a replacement"),
+    "staff.disable": ("停用工作人员", "disabled a staff member"), "audit.view": ("查看审计", "opened the audit"),
+    "audit.day": ("查看当日日志", "opened a log day"),
+    "establishment": ("设立", "establishment"), "change": ("变更", "change"), "reissue": ("换发", "reissue"),
+    "replacement": ("补发", "replacement"), "cancellation": ("注销", "cancellation"),
+    "revocation": ("吊销", "revocation"),
+    "holder.bound": ("持照人绑定", "holder bound"), "holder.suspended": ("持照人暂停", "holder suspended"),
+    "holder.restored": ("持照人恢复", "holder restored"), "holder.narrowed": ("授权收窄", "grant narrowed"),
+    "holder.revoked": ("持照人撤销", "holder revoked"), "holder.ended": ("持照人终止", "holder ended"),
+    "holder.logged_in": ("持照人登录平台", "holder logged in"),
+}
+for _i, _lang in enumerate(("zh", "en")):
+    TEXT[_lang]["action_names"] = {code: words[_i] for code, words in ACTIONS.items()}
 
 #: refusals a clerk may meet, by code: (Chinese, English)
 MESSAGES: dict[str, tuple[str, str]] = {

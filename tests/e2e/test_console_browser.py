@@ -224,7 +224,7 @@ def test_a_day_at_the_window(server: Server, browser: Any) -> None:
     today.click()
     boss.page.wait_for_load_state()
     _check_screen(boss, "audit-day")
-    replaced = boss.page.locator("tr.entry", has_text="replacement")
+    replaced = boss.page.locator("tr.entry[data-action=replacement]")
     assert f"{clerk_id} → {boss_id}" in replaced.inner_text(), replaced.inner_text()
 
     # the holder's invitation, after checking the identity card
@@ -261,7 +261,7 @@ def test_a_day_at_the_window(server: Server, browser: Any) -> None:
     boss.goto("/console/activity?scope=division")
     _check_screen(boss, "activity-division")
     division = boss.page.inner_text("main")
-    assert "向办事员" in division and "replacement.approve" in division
+    assert "向办事员" in division and "批准补发" in division  # replacement.approve, in words
 
     # elicense audit with the auditor's credential: the log holds, and the staff summary is listed
     creds = json.loads(server.cli("clients", "create", "--name", "auditor", "--scopes", "audit", "--json"))
